@@ -1,0 +1,134 @@
+# SPDX-License-Identifier: BSD-2-Clause
+# xdproxy build. Every output goes under $(BUILD); quiet unless V=1.
+#   make            deps + BPF objects + skeletons + build/xdproxy
+#   make test       unit (plain and ASan/UBSan), BPF and integration tests
+#   make demo       namespace demo topology with live stats
+#   make bench      xdproxy vs HAProxy (and direct) in one run
+#   make deps       install the Debian packages all of the above need
+
+BUILD     ?= build
+CC        ?= gcc
+CLANG     ?= clang
+BPFTOOL   ?= bpftool
+MULTIARCH := $(shell $(CC) -dumpmachine)
+ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+WARN      := -Wall -Wextra -Werror
+CFLAGS    ?= -O2 -g
+XCFLAGS   := -std=gnu11 $(WARN) -D_GNU_SOURCE -Iinclude -Iuser -I$(BUILD)/skel \
+             $(shell pkg-config --cflags libbpf libxdp yaml-0.1 openssl 2>/dev/null)
+LDLIBS    := $(shell pkg-config --libs libbpf libxdp yaml-0.1 openssl 2>/dev/null || echo -lbpf -lxdp -lyaml -lssl -lcrypto) -lelf -lz
+SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+BPF_CFLAGS := -target bpf -g -O2 $(WARN) -D__TARGET_ARCH_$(ARCH) \
+              -I/usr/include/$(MULTIARCH) -Iinclude -Ibpf
+
+BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
+SKELS     := $(patsubst bpf/%.bpf.c,$(BUILD)/skel/%.skel.h,$(BPF_SRCS))
+BPF_HDRS  := $(wildcard bpf/lib/*.h include/xdproxy/*.h)
+
+CLI_SRCS  := $(wildcard user/cli/*.c)
+LIB_SRCS  := $(filter-out $(CLI_SRCS),$(wildcard user/*/*.c))
+USER_HDRS := $(wildcard user/*/*.h include/xdproxy/*.h)
+LIB_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
+LIB_AOBJS := $(patsubst %.c,$(BUILD)/asan/%.o,$(LIB_SRCS))
+CLI_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(CLI_SRCS))
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
+UNIT_ABINS:= $(patsubst tests/unit/%.c,$(BUILD)/tests/unit-asan/%,$(UNIT_SRCS))
+BPFT_SRCS := $(wildcard tests/bpf/test_*.c)
+BPFT_BINS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/bpf/%,$(BPFT_SRCS))
+TOOL_SRCS := $(wildcard tests/tools/*.c)
+TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(TOOL_SRCS))
+
+.PHONY: all deps build test test-unit test-bpf test-integration demo bench clean format
+.DEFAULT_GOAL := all
+
+all: deps
+	$(Q)$(MAKE) --no-print-directory build
+
+deps:
+	$(Q)bash tools/deps.sh
+
+build: $(BUILD)/xdproxy $(BPF_OBJS)
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS)
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/skel/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/%.o: %.c $(USER_HDRS) $(SKELS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(XCFLAGS) -c $< -o $@
+
+$(BUILD)/asan/%.o: %.c $(USER_HDRS) $(SKELS)
+	$(call msg,CC-ASAN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O1 -g $(SAN) $(XCFLAGS) -c $< -o $@
+
+$(BUILD)/xdproxy: $(CLI_OBJS) $(LIB_OBJS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_OBJS) $(USER_HDRS)
+	$(call msg,CC-TEST,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(XCFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS) -lcmocka
+
+$(BUILD)/tests/unit-asan/%: tests/unit/%.c $(LIB_AOBJS) $(USER_HDRS)
+	$(call msg,CC-TEST,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O1 -g $(SAN) $(XCFLAGS) -o $@ $< $(LIB_AOBJS) $(LDLIBS) -lcmocka
+
+$(BUILD)/tests/bpf/%: tests/bpf/%.c $(LIB_OBJS) $(USER_HDRS) $(SKELS)
+	$(call msg,CC-TEST,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(XCFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS) -lcmocka
+
+$(BUILD)/tests/tools/%: tests/tools/%.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(XCFLAGS) -o $@ $< -lcrypto -lpthread
+
+test-build: build $(UNIT_BINS) $(UNIT_ABINS) $(BPFT_BINS) $(TOOL_BINS)
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory test-build
+	$(Q)BUILD=$(BUILD) bash tests/run.sh all
+
+test-unit test-bpf test-integration: deps
+	$(Q)$(MAKE) --no-print-directory test-build
+	$(Q)BUILD=$(BUILD) bash tests/run.sh $(patsubst test-%,%,$@)
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory build $(TOOL_BINS)
+	$(Q)BUILD=$(BUILD) bash tools/demo.sh
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory build $(TOOL_BINS)
+	$(Q)BUILD=$(BUILD) bash tools/bench.sh
+
+format:
+	$(Q)clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	$(Q)rm -rf $(BUILD)
+
+# Keep skeletons and BPF objects: they are inputs of other rules.
+.SECONDARY: $(BPF_OBJS) $(SKELS)

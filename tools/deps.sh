@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
+# Install the Debian packages that building, testing, the demo and the
+# benchmarks need. Idempotent and fast when everything is present: it asks
+# dpkg first and runs `apt-get update` at most once, only when something is
+# missing.
+set -euo pipefail
+
+PKGS=(
+	# build
+	make gcc clang llvm bpftool libbpf-dev libxdp-dev linux-libc-dev
+	libyaml-dev libssl-dev libcmocka-dev pkg-config
+	# tests and demo
+	iproute2 ethtool procps python3 xdp-tools
+	# benchmarks (peers measured in the same run)
+	haproxy nginx-light iperf3 wrk
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	[[ "$st" == "install ok installed" ]] || missing+=("$p")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+if [[ $(id -u) -ne 0 ]]; then
+	echo "deps: missing packages: ${missing[*]}; run 'make deps' as root" >&2
+	exit 1
+fi
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# policy-rc.d keeps package scripts from starting haproxy/nginx services that
+# would sit on ports 80/443; the tests and benchmarks start their own.
+printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d.xdproxy
+chmod +x /usr/sbin/policy-rc.d.xdproxy
+had_policy=0
+[[ -e /usr/sbin/policy-rc.d ]] && had_policy=1
+[[ $had_policy -eq 0 ]] && cp /usr/sbin/policy-rc.d.xdproxy /usr/sbin/policy-rc.d
+rc=0
+apt-get install -y -qq --no-install-recommends "${missing[@]}" || rc=$?
+[[ $had_policy -eq 0 ]] && rm -f /usr/sbin/policy-rc.d
+rm -f /usr/sbin/policy-rc.d.xdproxy
+exit $rc
