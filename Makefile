@@ -28,7 +28,7 @@ XCFLAGS   := -std=gnu11 $(WARN) -D_GNU_SOURCE -Iinclude -Iuser -I$(BUILD)/skel \
 LDLIBS    := $(shell pkg-config --libs libbpf libxdp yaml-0.1 openssl 2>/dev/null || echo -lbpf -lxdp -lyaml -lssl -lcrypto) -lelf -lz
 SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-BPF_CFLAGS := -target bpf -g -O2 $(WARN) -D__TARGET_ARCH_$(ARCH) \
+BPF_CFLAGS := -target bpf -mcpu=v3 -g -O2 $(WARN) -D__TARGET_ARCH_$(ARCH) \
               -I/usr/include/$(MULTIARCH) -Iinclude -Ibpf
 
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)

@@ -1,0 +1,281 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include "bpfctl/splice.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "sk_splice.skel.h"
+#include "util/log.h"
+
+struct splice_ctl {
+	struct sk_splice_bpf *skel;
+	struct ring_buffer *rb;
+	struct splice_dir *dirs;	/* mmap of splice_dirs */
+	size_t dirs_len;
+	uint32_t slots;
+	int socks_fd;
+	int cookies_fd;
+	int stats_fd;
+	splice_event_fn fn;		/* set for the duration of a drain */
+	void *fn_arg;
+	int ncpus;
+};
+
+static int rb_cb(void *ctx, void *data, size_t len)
+{
+	struct splice_ctl *ctl = ctx;
+
+	if (len < sizeof(struct splice_event) || !ctl->fn)
+		return 0;
+	return ctl->fn(ctl->fn_arg, data);
+}
+
+struct splice_ctl *splice_ctl_open(uint32_t max_conns, enum splice_engine engine)
+{
+	struct splice_ctl *ctl;
+	long page = sysconf(_SC_PAGESIZE);
+	int err, prog_fd;
+
+	if (!max_conns || max_conns > (1u << 20)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	ctl = calloc(1, sizeof(*ctl));
+	if (!ctl)
+		return NULL;
+	ctl->slots = 2 * max_conns;
+	ctl->ncpus = libbpf_num_possible_cpus();
+	if (ctl->ncpus <= 0) {
+		err = ctl->ncpus ? ctl->ncpus : -EINVAL;
+		goto err_free;
+	}
+
+	ctl->skel = sk_splice_bpf__open();
+	if (!ctl->skel) {
+		err = -errno;
+		pr_err("splice: cannot open BPF object: %s", strerror(-err));
+		goto err_free;
+	}
+	bpf_map__set_max_entries(ctl->skel->maps.splice_socks, ctl->slots);
+	bpf_map__set_max_entries(ctl->skel->maps.splice_cookies, ctl->slots);
+	bpf_map__set_max_entries(ctl->skel->maps.splice_dirs, ctl->slots);
+	if (engine == SPLICE_ENGINE_VERDICT)
+		bpf_program__set_autoload(ctl->skel->progs.sk_splice_parser, false);
+
+	err = sk_splice_bpf__load(ctl->skel);
+	if (err) {
+		pr_err("splice: cannot load BPF programs: %s%s", strerror(-err),
+		       err == -EPERM ? " (needs root or CAP_BPF+CAP_NET_ADMIN)" : "");
+		goto err_skel;
+	}
+	ctl->socks_fd = bpf_map__fd(ctl->skel->maps.splice_socks);
+	ctl->cookies_fd = bpf_map__fd(ctl->skel->maps.splice_cookies);
+	ctl->stats_fd = bpf_map__fd(ctl->skel->maps.splice_stats);
+
+	if (engine == SPLICE_ENGINE_STRPARSER) {
+		prog_fd = bpf_program__fd(ctl->skel->progs.sk_splice_parser);
+		if (bpf_prog_attach(prog_fd, ctl->socks_fd, BPF_SK_SKB_STREAM_PARSER, 0)) {
+			err = -errno;
+			pr_err("splice: cannot attach stream parser: %s", strerror(-err));
+			goto err_skel;
+		}
+	}
+	prog_fd = bpf_program__fd(ctl->skel->progs.sk_splice_verdict);
+	if (bpf_prog_attach(prog_fd, ctl->socks_fd, BPF_SK_SKB_STREAM_VERDICT, 0)) {
+		err = -errno;
+		pr_err("splice: cannot attach stream verdict: %s", strerror(-err));
+		goto err_skel;
+	}
+
+	ctl->dirs_len = ((size_t)ctl->slots * sizeof(struct splice_dir) + page - 1) & ~(page - 1);
+	ctl->dirs = mmap(NULL, ctl->dirs_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 bpf_map__fd(ctl->skel->maps.splice_dirs), 0);
+	if (ctl->dirs == MAP_FAILED) {
+		err = -errno;
+		ctl->dirs = NULL;
+		pr_err("splice: cannot mmap splice_dirs: %s", strerror(-err));
+		goto err_skel;
+	}
+
+	ctl->rb = ring_buffer__new(bpf_map__fd(ctl->skel->maps.splice_events), rb_cb, ctl, NULL);
+	if (!ctl->rb) {
+		err = -errno;
+		pr_err("splice: cannot open event ring buffer: %s", strerror(-err));
+		goto err_unmap;
+	}
+	pr_debug("splice: loaded, %u slots, engine %s", ctl->slots,
+		 engine == SPLICE_ENGINE_VERDICT ? "verdict" : "strparser");
+	return ctl;
+
+err_unmap:
+	munmap(ctl->dirs, ctl->dirs_len);
+err_skel:
+	sk_splice_bpf__destroy(ctl->skel);
+err_free:
+	free(ctl);
+	errno = -err;
+	return NULL;
+}
+
+void splice_ctl_close(struct splice_ctl *ctl)
+{
+	if (!ctl)
+		return;
+	ring_buffer__free(ctl->rb);
+	if (ctl->dirs)
+		munmap(ctl->dirs, ctl->dirs_len);
+	sk_splice_bpf__destroy(ctl->skel);
+	free(ctl);
+}
+
+uint32_t splice_ctl_slots(const struct splice_ctl *ctl)
+{
+	return ctl->slots;
+}
+
+struct splice_dir *splice_ctl_dir(struct splice_ctl *ctl, uint32_t slot)
+{
+	return slot < ctl->slots ? &ctl->dirs[slot] : NULL;
+}
+
+static int sock_cookie(int fd, uint64_t *cookie)
+{
+	socklen_t len = sizeof(*cookie);
+
+	return getsockopt(fd, SOL_SOCKET, SO_COOKIE, cookie, &len) ? -errno : 0;
+}
+
+static void dir_reset(struct splice_dir *d, uint32_t peer, uint64_t credit)
+{
+	memset(d, 0, sizeof(*d));
+	d->pending = 1;		/* the caller's hold token */
+	d->credit = credit;
+	d->notify_at = credit / 2;
+	d->peer = peer;
+}
+
+int splice_ctl_add_pair(struct splice_ctl *ctl, uint32_t a, int fa, int fb, uint64_t credit)
+{
+	uint64_t ca, cb, va = (uint64_t)fa, vb = (uint64_t)fb;
+	uint32_t b = a + 1;
+	int err;
+
+	if ((a & 1) || b >= ctl->slots)
+		return -EINVAL;
+	err = sock_cookie(fa, &ca);
+	if (!err)
+		err = sock_cookie(fb, &cb);
+	if (err)
+		return err;
+
+	dir_reset(&ctl->dirs[a], b, credit);
+	dir_reset(&ctl->dirs[b], a, credit);
+	if (bpf_map_update_elem(ctl->cookies_fd, &ca, &a, BPF_ANY) ||
+	    bpf_map_update_elem(ctl->cookies_fd, &cb, &b, BPF_ANY)) {
+		err = -errno;
+		goto err_cookies;
+	}
+	/*
+	 * Insert both before arming: a redirect to a peer that is not in the
+	 * map yet would lose the skb (KERNEL-NOTES sockmap 3). Insertion
+	 * fails with EOPNOTSUPP when a socket left ESTABLISHED (sockmap 8).
+	 */
+	if (bpf_map_update_elem(ctl->socks_fd, &a, &va, BPF_NOEXIST)) {
+		err = -errno;
+		goto err_cookies;
+	}
+	if (bpf_map_update_elem(ctl->socks_fd, &b, &vb, BPF_NOEXIST)) {
+		err = -errno;
+		goto err_sock_a;
+	}
+	__atomic_or_fetch(&ctl->dirs[a].flags, SPLICE_F_ARMED, __ATOMIC_RELEASE);
+	__atomic_or_fetch(&ctl->dirs[b].flags, SPLICE_F_ARMED, __ATOMIC_RELEASE);
+	return 0;
+
+err_sock_a:
+	bpf_map_delete_elem(ctl->socks_fd, &a);
+err_cookies:
+	bpf_map_delete_elem(ctl->cookies_fd, &ca);
+	bpf_map_delete_elem(ctl->cookies_fd, &cb);
+	return err;
+}
+
+void splice_ctl_del_pair(struct splice_ctl *ctl, uint32_t a)
+{
+	uint32_t s;
+
+	for (s = a; s <= a + 1 && s < ctl->slots; s++) {
+		struct splice_dir *d = &ctl->dirs[s];
+		uint64_t cookie = 0;
+		__u64 v;
+
+		__atomic_and_fetch(&d->flags, ~SPLICE_F_ARMED, __ATOMIC_RELEASE);
+		/* The cookie is the sockhash's value on lookup. */
+		if (!bpf_map_lookup_elem(ctl->socks_fd, &s, &v)) {
+			cookie = v;
+			bpf_map_delete_elem(ctl->cookies_fd, &cookie);
+		}
+		bpf_map_delete_elem(ctl->socks_fd, &s);
+	}
+}
+
+int splice_ctl_events_fd(struct splice_ctl *ctl)
+{
+	return ring_buffer__epoll_fd(ctl->rb);
+}
+
+int splice_ctl_events_drain(struct splice_ctl *ctl, splice_event_fn fn, void *arg)
+{
+	int n;
+
+	ctl->fn = fn;
+	ctl->fn_arg = arg;
+	n = ring_buffer__consume(ctl->rb);
+	ctl->fn = NULL;
+	return n < 0 ? n : 0;
+}
+
+int splice_ctl_stats(struct splice_ctl *ctl, uint64_t out[SPLICE_STAT_MAX])
+{
+	uint64_t vals[ctl->ncpus];
+	uint32_t k;
+
+	for (k = 0; k < SPLICE_STAT_MAX; k++) {
+		out[k] = 0;
+		if (bpf_map_lookup_elem(ctl->stats_fd, &k, vals))
+			return -errno;
+		for (int c = 0; c < ctl->ncpus; c++)
+			out[k] += vals[c];
+	}
+	return 0;
+}
+
+long splice_ctl_count_socks(struct splice_ctl *ctl)
+{
+	uint32_t key, next;
+	void *prev = NULL;
+	long n = 0;
+
+	while (!bpf_map_get_next_key(ctl->socks_fd, prev, &next)) {
+		n++;
+		key = next;
+		prev = &key;
+	}
+	return errno == ENOENT ? n : -errno;
+}
+
+uint32_t splice_ctl_socks_map_id(struct splice_ctl *ctl)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(ctl->socks_fd, &info, &len))
+		return 0;
+	return info.id;
+}

@@ -1,0 +1,282 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * The xdproxy command. Subcommands:
+ *   run -c FILE      run the controller (listeners, pools, kernel splice)
+ *   check -c FILE    validate a config file and exit
+ *   version, help
+ * Only this file writes to stdout.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "bpfctl/splice.h"
+#include "config/config.h"
+#include "ev/ev.h"
+#include "proxy/tcp.h"
+#include "util/log.h"
+
+#define XDPROXY_VERSION "0.1.0"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: xdproxy <command> [options]\n"
+		   "\n"
+		   "commands:\n"
+		   "  run -c FILE [--engine verdict|strparser] [--log-level LEVEL]\n"
+		   "                     run the proxy with the config FILE ('-' = embedded demo default)\n"
+		   "  check -c FILE      validate FILE and print a summary\n"
+		   "  version            print the version\n"
+		   "  help               this text\n");
+}
+
+static struct cfg *load_cfg(const char *path)
+{
+	char err[CFG_ERR_MAX] = "";
+	struct cfg *cfg;
+
+	if (!strcmp(path, "-"))
+		cfg = cfg_parse_string("<default>", cfg_default_yaml, strlen(cfg_default_yaml), err,
+				       sizeof(err));
+	else
+		cfg = cfg_parse_file(path, err, sizeof(err));
+	if (!cfg)
+		fprintf(stderr, "xdproxy: %s\n", err[0] ? err : strerror(errno));
+	return cfg;
+}
+
+struct run_ctx {
+	struct ev_loop *loop;
+	struct tp_proxy *proxy;
+	const struct cfg *cfg;
+	struct ev_timer *stats_timer;
+};
+
+static void signal_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct signalfd_siginfo si;
+
+	(void)events;
+	(void)arg;
+	if (read(fd, &si, sizeof(si)) == sizeof(si))
+		pr_info("signal %u: shutting down", si.ssi_signo);
+	ev_stop(loop);
+}
+
+static void log_stats(struct run_ctx *rc)
+{
+	struct splice_ctl *sc = tp_proxy_splice(rc->proxy);
+	struct tp_totals t;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	tp_proxy_totals(rc->proxy, &t);
+	pr_info("stats accepted=%llu active=%llu spliced=%llu no_backend=%llu fallback=%llu "
+		"aborted=%llu sockhash=%ld",
+		(unsigned long long)t.accepted, (unsigned long long)t.active,
+		(unsigned long long)t.spliced_active, (unsigned long long)t.no_backend,
+		(unsigned long long)t.kernel_fallback, (unsigned long long)t.aborted,
+		sc ? splice_ctl_count_socks(sc) : 0L);
+	if (sc) {
+		uint64_t st[SPLICE_STAT_MAX];
+
+		if (!splice_ctl_stats(sc, st))
+			pr_info("stats splice redirect=%llu redirect_bytes=%llu pass_unarmed=%llu "
+				"pass_pending=%llu pass_credit=%llu pass_bytes=%llu "
+				"redirect_fail=%llu no_slot=%llu drop_fin=%llu ev_lost=%llu",
+				(unsigned long long)st[SPLICE_STAT_REDIRECT],
+				(unsigned long long)st[SPLICE_STAT_REDIRECT_BYTES],
+				(unsigned long long)st[SPLICE_STAT_PASS_UNARMED],
+				(unsigned long long)st[SPLICE_STAT_PASS_PENDING],
+				(unsigned long long)st[SPLICE_STAT_PASS_CREDIT],
+				(unsigned long long)st[SPLICE_STAT_PASS_BYTES],
+				(unsigned long long)st[SPLICE_STAT_REDIRECT_FAIL],
+				(unsigned long long)st[SPLICE_STAT_NO_SLOT],
+				(unsigned long long)st[SPLICE_STAT_DROP_FIN],
+				(unsigned long long)st[SPLICE_STAT_EV_LOST]);
+	}
+	f = open_memstream(&buf, &len);
+	if (!f)
+		return;
+	tp_proxy_print_stats(rc->proxy, f);
+	fclose(f);
+	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
+		pr_info("stats %s", line);
+	free(buf);
+}
+
+static void stats_cb(struct ev_loop *loop, struct ev_timer *t, void *arg)
+{
+	struct run_ctx *rc = arg;
+
+	(void)t;
+	log_stats(rc);
+	rc->stats_timer = ev_timer_add(loop, rc->cfg->stats_interval_ms, stats_cb, rc);
+}
+
+/* Sessions use 2 fds (4 more for pipes in user mode): lift the soft limit. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static int cmd_run(const char *path, enum splice_engine engine, const char *level)
+{
+	struct run_ctx rc = { 0 };
+	struct cfg *cfg;
+	sigset_t mask;
+	int sfd = -1, ret = 1;
+	enum log_level lvl;
+
+	cfg = load_cfg(path);
+	if (!cfg)
+		return 1;
+	log_set_level((enum log_level)cfg->log_level);
+	if (level) {
+		if (log_level_parse(level, &lvl)) {
+			fprintf(stderr, "xdproxy: unknown log level '%s'\n", level);
+			goto out_cfg;
+		}
+		log_set_level(lvl);
+	}
+	log_hook_libbpf();
+	raise_nofile();
+	signal(SIGPIPE, SIG_IGN);
+
+	rc.cfg = cfg;
+	rc.loop = ev_loop_new(1 << 20);
+	if (!rc.loop) {
+		pr_err("event loop: %s", strerror(errno));
+		goto out_cfg;
+	}
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (sfd < 0 || ev_add_fd(rc.loop, sfd, EV_READ, signal_cb, NULL)) {
+		pr_err("signalfd: %s", strerror(errno));
+		goto out_loop;
+	}
+	rc.proxy = tp_proxy_new(rc.loop, cfg, engine);
+	if (!rc.proxy)
+		goto out_sig;
+	if (cfg->stats_interval_ms)
+		rc.stats_timer = ev_timer_add(rc.loop, cfg->stats_interval_ms, stats_cb, &rc);
+	if (tp_proxy_splice(rc.proxy))
+		pr_info("ready: %zu listener(s), splice engine %s, sockhash map id %u",
+			cfg->nr_listeners, engine == SPLICE_ENGINE_VERDICT ? "verdict" : "strparser",
+			splice_ctl_socks_map_id(tp_proxy_splice(rc.proxy)));
+	else
+		pr_info("ready: %zu listener(s), userspace splice only", cfg->nr_listeners);
+
+	if (ev_run(rc.loop))
+		pr_err("event loop failed: %s", strerror(errno));
+	else
+		ret = 0;
+	log_stats(&rc);
+	ev_timer_cancel(rc.loop, rc.stats_timer);
+	tp_proxy_free(rc.proxy);
+out_sig:
+	if (sfd >= 0) {
+		ev_del_fd(rc.loop, sfd);
+		close(sfd);
+	}
+out_loop:
+	ev_loop_free(rc.loop);
+out_cfg:
+	cfg_free(cfg);
+	return ret;
+}
+
+static int cmd_check(const char *path)
+{
+	struct cfg *cfg = load_cfg(path);
+
+	if (!cfg)
+		return 1;
+	printf("%s: ok, %zu listener(s), %zu pool(s)\n", path, cfg->nr_listeners, cfg->nr_pools);
+	cfg_free(cfg);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "engine", required_argument, NULL, 'e' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	enum splice_engine engine = SPLICE_ENGINE_VERDICT;
+	const char *cmd, *config = NULL, *level = NULL;
+	int c;
+
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	cmd = argv[1];
+	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+		printf("xdproxy %s\n", XDPROXY_VERSION);
+		return 0;
+	}
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "c:e:l:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'e':
+			if (!strcmp(optarg, "verdict")) {
+				engine = SPLICE_ENGINE_VERDICT;
+			} else if (!strcmp(optarg, "strparser")) {
+				engine = SPLICE_ENGINE_STRPARSER;
+			} else {
+				fprintf(stderr, "xdproxy: --engine must be verdict or strparser\n");
+				return 2;
+			}
+			break;
+		case 'l':
+			level = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "xdproxy: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	if (!strcmp(cmd, "run") || !strcmp(cmd, "check")) {
+		if (!config) {
+			fprintf(stderr, "xdproxy: %s needs -c FILE\n", cmd);
+			return 2;
+		}
+		return !strcmp(cmd, "run") ? cmd_run(config, engine, level) : cmd_check(config);
+	}
+	fprintf(stderr, "xdproxy: unknown command '%s'\n", cmd);
+	usage(stderr);
+	return 2;
+}
