@@ -99,6 +99,20 @@ struct cfg {
 #define CFG_DEF_PIN_PATH	"/sys/fs/bpf/xdproxy"
 
 /*
+ * Limits enforced by the parser: sndbuf/rcvbuf 0..1G, splice_budget 4K..1G,
+ * connect_timeout 1ms..60m, stats_interval 0 or 100ms..60m, max_conns
+ * 1..16M, backlog 1..65535, weight 0..256, port 1..65535; no listeners, a
+ * pool without backends, duplicate keys/names/binds/backends are errors.
+ */
+
+/*
+ * The built-in demo config (NUL-terminated YAML): listener "demo" on
+ * 198.18.1.1:8080 splicing in the kernel to pool "origins" (three backends,
+ * weights 1,1,2). Parse with cfg_parse_string(name, s, strlen(s), ...).
+ */
+extern const char cfg_default_yaml[];
+
+/*
  * Parse and validate. On success returns a new cfg (free with cfg_free) and
  * leaves err untouched. On failure returns NULL, sets errno (EINVAL for bad
  * content, or the errno of a failed open/read) and writes a one-line message
