@@ -60,12 +60,19 @@ struct run_ctx {
 
 static void signal_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 {
+	struct run_ctx *rc = arg;
 	struct signalfd_siginfo si;
 
 	(void)events;
-	(void)arg;
-	if (read(fd, &si, sizeof(si)) == sizeof(si))
-		pr_info("signal %u: shutting down", si.ssi_signo);
+	if (read(fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	if (si.ssi_signo == SIGUSR1) {
+		/* Operators' and tests' view of every session's state. */
+		if (rc->proxy)
+			tp_proxy_dump(rc->proxy, stderr);
+		return;
+	}
+	pr_info("signal %u: shutting down", si.ssi_signo);
 	ev_stop(loop);
 }
 
@@ -164,9 +171,10 @@ static int cmd_run(const char *path, enum splice_engine engine, const char *leve
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (sfd < 0 || ev_add_fd(rc.loop, sfd, EV_READ, signal_cb, NULL)) {
+	if (sfd < 0 || ev_add_fd(rc.loop, sfd, EV_READ, signal_cb, &rc)) {
 		pr_err("signalfd: %s", strerror(errno));
 		goto out_loop;
 	}

@@ -441,9 +441,11 @@ static int half_relay_step(struct tp_half *h)
 			h->mode = H_SPLICED;
 			return 1;
 		}
-		/* More was passed meanwhile: keep relaying. */
+		/*
+		 * More was passed meanwhile, possibly still on its way to the
+		 * socket's queue: keep relaying, woken by EPOLLIN when it lands.
+		 */
 		splice_pending_add(d, 1);
-		h->can_read = true;
 	}
 	return progress;
 }
@@ -995,5 +997,41 @@ void tp_proxy_print_stats(struct tp_proxy *p, FILE *f)
 				(unsigned long long)st->bytes_c2b, (unsigned long long)st->bytes_b2c,
 				(unsigned long long)st->kernel_bytes);
 		}
+	}
+}
+
+static const char *const hmode_names[] = { "user", "relay", "spliced" };
+
+static void half_dump(struct tp_half *h, const char *name, FILE *f)
+{
+	fprintf(f, "  %s mode=%s eof=%d done=%d rd=%d wr=%d wait=%d buf=%zu pipe=%zu user=%llu",
+		name, hmode_names[h->mode], h->eof, h->done, h->can_read, h->can_write, h->waiting,
+		h->buf_len, h->pipe_fill, (unsigned long long)h->user_written);
+	if (h->slot != TP_NO_SLOT && h->s->p->splice) {
+		struct splice_dir *d = splice_ctl_dir(h->s->p->splice, h->slot);
+		uint64_t w = 0;
+
+		sock_tcp_written(*h->dst, &w);
+		fprintf(f, " slot=%u fwd=%llu pass=%llu pending=%llu credit=%llu notify_at=%llu "
+			"dst_written=%llu",
+			h->slot, (unsigned long long)splice_load(&d->fwd_bytes),
+			(unsigned long long)splice_load(&d->pass_bytes),
+			(unsigned long long)splice_load(&d->pending),
+			(unsigned long long)splice_load(&d->credit),
+			(unsigned long long)splice_load(&d->notify_at),
+			(unsigned long long)(w - h->written_base));
+	}
+	fputc('\n', f);
+}
+
+void tp_proxy_dump(struct tp_proxy *p, FILE *f)
+{
+	for (struct tp_session *s = p->sessions; s; s = s->next) {
+		fprintf(f, "session cfd=%d bfd=%d state=%d watched=%d/%d ev=%#x/%#x timer=%d\n", s->cfd,
+			s->bfd, s->state, s->cfd_watched, s->bfd_watched,
+			s->cfd >= 0 ? ev_fd_events(p->loop, s->cfd) : 0,
+			s->bfd >= 0 ? ev_fd_events(p->loop, s->bfd) : 0, s->timer != NULL);
+		half_dump(&s->c2b, "c2b", f);
+		half_dump(&s->b2c, "b2c", f);
 	}
 }

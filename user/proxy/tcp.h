@@ -58,4 +58,7 @@ struct splice_ctl *tp_proxy_splice(struct tp_proxy *p);
 /* Write a one-line-per-backend stats block (text) to f. */
 void tp_proxy_print_stats(struct tp_proxy *p, FILE *f);
 
+/* Every live session's state, one block each (SIGUSR1, debugging). */
+void tp_proxy_dump(struct tp_proxy *p, FILE *f);
+
 #endif
