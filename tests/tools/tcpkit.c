@@ -147,6 +147,7 @@ static const char usage_text[] =
     "  --no-half-close      keep the write side open until the peer's EOF, then close\n"
     "  --send-first         send everything and half-close before reading anything\n"
     "  --banner             wait for and check the server's banner before sending\n"
+    "  --expect-banner      check the banner but send at once, without waiting for it\n"
     "  --rate BYTES/s       limit the send rate\n"
     "  --read-rate BYTES/s  limit the receive rate (slow reader)\n"
     "  --duration S         after S seconds close all connections (\"cut\"; received\n"
@@ -187,6 +188,7 @@ struct opts {
 	bool expect_seed_set;
 	bool after_eof;
 	bool banner;
+	bool expect_banner;
 	bool echo;
 	bool expect_close;
 	bool half_close;
@@ -716,6 +718,7 @@ struct conn {
 	uint64_t t0; /* connection established: base of rate limits */
 	char name[64];
 	bool failed;
+	bool why_verify; /* the first failure is the verifier's: report v.why */
 	char why[320];
 	/* send side */
 	uint64_t tx_len;
@@ -795,8 +798,9 @@ static void conn_finish(struct conn *c, enum conn_end how, uint64_t now)
 
 	if (c->v.bad) {
 		verify_explain(&c->v);
+		if (!c->failed || c->why_verify)
+			snprintf(c->why, sizeof(c->why), "%s", c->v.why);
 		c->failed = true;
-		snprintf(c->why, sizeof(c->why), "%s", c->v.why);
 		if (!st->corrupt_ns || now < st->corrupt_ns) {
 			st->corrupt_ns = now;
 			st->corrupt_off = c->v.bad_off;
@@ -872,6 +876,12 @@ static uint64_t rate_allow(uint64_t rate, uint64_t t0, uint64_t now, uint64_t do
 	return 0;
 }
 
+/* Client --banner holds everything back until the banner is in (--expect-banner does not). */
+static bool banner_gate(const struct conn *c)
+{
+	return c->banner_rx && o.banner;
+}
+
 /* How far the stream may be sent now, ignoring rate and socket space. */
 static uint64_t tx_limit(const struct conn *c)
 {
@@ -892,7 +902,7 @@ static bool tx_pending(const struct conn *c)
 {
 	if (c->banner_tx)
 		return true;
-	if (c->banner_rx || (o.after_eof && !c->rx_eof))
+	if (banner_gate(c) || (o.after_eof && !c->rx_eof))
 		return false;
 	if (o.echo)
 		return c->ehead < c->etail;
@@ -901,7 +911,7 @@ static bool tx_pending(const struct conn *c)
 
 static bool tx_complete(const struct conn *c)
 {
-	if (c->banner_tx || c->banner_rx || (o.after_eof && !c->rx_eof))
+	if (c->banner_tx || banner_gate(c) || (o.after_eof && !c->rx_eof))
 		return false;
 	if (o.echo)
 		return c->rx_eof && c->ehead == c->etail;
@@ -1034,7 +1044,7 @@ static struct conn *conn_new(struct loop *lp, int fd, uint64_t now)
 			}
 		}
 	} else {
-		c->banner_rx = o.banner ? BANNER_LEN : 0;
+		c->banner_rx = o.banner || o.expect_banner ? BANNER_LEN : 0;
 	}
 	if (o.mode == MODE_RR) {
 		/* Requests are consecutive slices of stream(seed); responses echo them. */
@@ -1052,6 +1062,15 @@ static struct conn *conn_new(struct loop *lp, int fd, uint64_t now)
 	if (!lp->st.t_first)
 		lp->st.t_first = now;
 	return c;
+}
+
+/* Keep the first failure as the reported one, even if the verifier explains it later. */
+static void conn_note_verify(struct conn *c)
+{
+	if (c->v.bad && !c->failed) {
+		c->failed = true;
+		c->why_verify = true;
+	}
 }
 
 static int conn_read(struct conn *c, uint64_t now)
@@ -1109,6 +1128,7 @@ static int conn_read(struct conn *c, uint64_t now)
 				return 1;
 			}
 			verify_eof(&c->v);
+			conn_note_verify(c);
 			break;
 		}
 		lp->st.bytes_rx += n;
@@ -1127,6 +1147,7 @@ static int conn_read(struct conn *c, uint64_t now)
 			continue;
 		}
 		verify_feed(&c->v, buf, n);
+		conn_note_verify(c);
 		if (o.echo)
 			c->etail += n;
 		c->rx_off += n;
@@ -1159,7 +1180,7 @@ static int conn_write(struct conn *c, uint64_t now)
 			iov[0].iov_len = c->banner_tx;
 			mh.msg_iovlen = 1;
 			want = c->banner_tx;
-		} else if (c->banner_rx || (o.after_eof && !c->rx_eof)) {
+		} else if (banner_gate(c) || (o.after_eof && !c->rx_eof)) {
 			break;
 		} else {
 			uint64_t lim = o.echo ? c->tx_off + (c->etail - c->ehead) : tx_limit(c);
@@ -1948,6 +1969,7 @@ enum {
 	OPT_RATE,
 	OPT_READ_RATE,
 	OPT_BANNER,
+	OPT_EXPECT_BANNER,
 	OPT_ECHO,
 	OPT_EXPECT_CLOSE,
 	OPT_CONNS,
@@ -1975,6 +1997,7 @@ static const struct option long_opts[] = {
     {"rate", required_argument, NULL, OPT_RATE},
     {"read-rate", required_argument, NULL, OPT_READ_RATE},
     {"banner", no_argument, NULL, OPT_BANNER},
+    {"expect-banner", no_argument, NULL, OPT_EXPECT_BANNER},
     {"echo", no_argument, NULL, OPT_ECHO},
     {"expect-close", no_argument, NULL, OPT_EXPECT_CLOSE},
     {"conns", required_argument, NULL, OPT_CONNS},
@@ -2025,6 +2048,7 @@ static unsigned opt_modes(int opt)
 	case OPT_BANNER:
 		return MODE_SERVER | MODE_CLIENT;
 	case OPT_EXPECT_CLOSE:
+	case OPT_EXPECT_BANNER:
 	case OPT_PARALLEL:
 	case OPT_HALF_CLOSE:
 	case OPT_NO_HALF_CLOSE:
@@ -2137,6 +2161,9 @@ static int parse_args(int argc, char **argv)
 			break;
 		case OPT_ECHO:
 			o.echo = true;
+			break;
+		case OPT_EXPECT_BANNER:
+			o.expect_banner = true;
 			break;
 		case OPT_EXPECT_CLOSE:
 			o.expect_close = true;
