@@ -119,6 +119,11 @@ int sk_splice_verdict(struct __sk_buff *skb)
 			old = d->fwd_bytes;
 			d->fwd_bytes = old + len;
 			d->fwd_skbs++;
+			if (d->flags & SPLICE_F_INJECTOR) {
+				stat_add(SPLICE_STAT_INJECT, 1);
+				stat_add(SPLICE_STAT_INJECT_BYTES, len);
+				return SK_PASS;
+			}
 			stat_add(SPLICE_STAT_REDIRECT, 1);
 			stat_add(SPLICE_STAT_REDIRECT_BYTES, len);
 			if (old < d->notify_at && old + len >= d->notify_at)

@@ -20,6 +20,7 @@
 
 /* splice_dir.flags, written by userspace */
 #define SPLICE_F_ARMED	(1u << 0)	/* both sockets are in splice_socks */
+#define SPLICE_F_INJECTOR (1u << 1)	/* the controller's injector socket */
 
 /*
  * Per-direction state, in an mmap()able array so the controller reads the
@@ -73,6 +74,8 @@ enum splice_stat {
 	SPLICE_STAT_NO_SLOT,		/* socket unknown to splice_cookies: passed */
 	SPLICE_STAT_DROP_FIN,		/* zero-length skb dropped */
 	SPLICE_STAT_EV_LOST,		/* ring buffer full */
+	SPLICE_STAT_INJECT,		/* skbs the controller injected into a peer's queue */
+	SPLICE_STAT_INJECT_BYTES,
 	SPLICE_STAT_MAX,
 };
 

@@ -25,6 +25,9 @@ struct splice_ctl {
 	splice_event_fn fn;		/* set for the duration of a drain */
 	void *fn_arg;
 	int ncpus;
+	/* Injector: inj_tx -> inj_rx (AF_UNIX), inj_rx spliced at slot inj_slot. */
+	int inj_tx, inj_rx;
+	uint32_t inj_slot;
 };
 
 static int rb_cb(void *ctx, void *data, size_t len)
@@ -34,6 +37,76 @@ static int rb_cb(void *ctx, void *data, size_t len)
 	if (len < sizeof(struct splice_event) || !ctl->fn)
 		return 0;
 	return ctl->fn(ctl->fn_arg, data);
+}
+
+static int sock_cookie(int fd, uint64_t *cookie);
+
+/*
+ * The injector is how userspace writes bytes into a peer's psock queue, the
+ * same FIFO the verdict redirects into, so relayed bytes and redirected
+ * bytes can never overtake each other and userspace never has to wait for
+ * that queue to drain. It is an AF_UNIX stream pair whose receiving end
+ * sits in splice_socks with an always-open direction; its verdict runs
+ * synchronously inside send() on the other end.
+ */
+static int injector_open(struct splice_ctl *ctl)
+{
+	struct splice_dir *d = &ctl->dirs[ctl->inj_slot];
+	int sv[2], sz = 64 << 20;
+	uint64_t cookie, v;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv))
+		return -errno;
+	ctl->inj_tx = sv[0];
+	ctl->inj_rx = sv[1];
+	/* Injected skbs stay charged to the sender until the peer sent them. */
+	if (setsockopt(ctl->inj_tx, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)))
+		setsockopt(ctl->inj_tx, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	memset(d, 0, sizeof(*d));
+	d->credit = UINT64_MAX;
+	d->notify_at = UINT64_MAX;
+	d->peer = ctl->inj_slot;	/* set per injection */
+	d->flags = SPLICE_F_ARMED | SPLICE_F_INJECTOR;
+	/*
+	 * An AF_UNIX skb is owned by its sender, so the verdict sees the
+	 * sending socket's cookie: map both ends to the injector's slot.
+	 */
+	if (sock_cookie(ctl->inj_rx, &cookie) ||
+	    bpf_map_update_elem(ctl->cookies_fd, &cookie, &ctl->inj_slot, BPF_ANY))
+		return -errno;
+	if (sock_cookie(ctl->inj_tx, &cookie) ||
+	    bpf_map_update_elem(ctl->cookies_fd, &cookie, &ctl->inj_slot, BPF_ANY))
+		return -errno;
+	v = (uint64_t)ctl->inj_rx;
+	if (bpf_map_update_elem(ctl->socks_fd, &ctl->inj_slot, &v, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+ssize_t splice_ctl_inject(struct splice_ctl *ctl, uint32_t dst_slot, const void *buf, size_t len)
+{
+	struct splice_dir *d = &ctl->dirs[ctl->inj_slot];
+	uint64_t passed = splice_load(&d->pass_bytes);
+	ssize_t n;
+	char peek;
+
+	if (dst_slot >= ctl->slots)
+		return -EINVAL;
+	__atomic_store_n(&d->peer, dst_slot, __ATOMIC_RELEASE);
+	n = send(ctl->inj_tx, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (n < 0)
+		return -errno;
+	if (splice_load(&d->pass_bytes) != passed ||
+	    recv(ctl->inj_rx, &peek, 1, MSG_PEEK | MSG_DONTWAIT) > 0) {
+		/* The redirect failed (peer gone): the bytes are in inj_rx. */
+		char sink[4096];
+
+		while (recv(ctl->inj_rx, sink, sizeof(sink), MSG_DONTWAIT) > 0)
+			;
+		splice_store(&d->pending, 0);
+		return -EPIPE;
+	}
+	return n;
 }
 
 struct splice_ctl *splice_ctl_open(uint32_t max_conns, enum splice_engine engine)
@@ -49,7 +122,10 @@ struct splice_ctl *splice_ctl_open(uint32_t max_conns, enum splice_engine engine
 	ctl = calloc(1, sizeof(*ctl));
 	if (!ctl)
 		return NULL;
+	ctl->inj_tx = ctl->inj_rx = -1;
+	/* One more pair than asked for: its first slot is the injector's. */
 	ctl->slots = 2 * max_conns;
+	ctl->inj_slot = ctl->slots;
 	ctl->ncpus = libbpf_num_possible_cpus();
 	if (ctl->ncpus <= 0) {
 		err = ctl->ncpus ? ctl->ncpus : -EINVAL;
@@ -62,9 +138,9 @@ struct splice_ctl *splice_ctl_open(uint32_t max_conns, enum splice_engine engine
 		pr_err("splice: cannot open BPF object: %s", strerror(-err));
 		goto err_free;
 	}
-	bpf_map__set_max_entries(ctl->skel->maps.splice_socks, ctl->slots);
-	bpf_map__set_max_entries(ctl->skel->maps.splice_cookies, ctl->slots);
-	bpf_map__set_max_entries(ctl->skel->maps.splice_dirs, ctl->slots);
+	bpf_map__set_max_entries(ctl->skel->maps.splice_socks, ctl->slots + 2);
+	bpf_map__set_max_entries(ctl->skel->maps.splice_cookies, ctl->slots + 2);
+	bpf_map__set_max_entries(ctl->skel->maps.splice_dirs, ctl->slots + 2);
 	if (engine == SPLICE_ENGINE_VERDICT)
 		bpf_program__set_autoload(ctl->skel->progs.sk_splice_parser, false);
 
@@ -93,7 +169,8 @@ struct splice_ctl *splice_ctl_open(uint32_t max_conns, enum splice_engine engine
 		goto err_skel;
 	}
 
-	ctl->dirs_len = ((size_t)ctl->slots * sizeof(struct splice_dir) + page - 1) & ~(page - 1);
+	ctl->dirs_len = ((size_t)(ctl->slots + 2) * sizeof(struct splice_dir) + page - 1) &
+			~(page - 1);
 	ctl->dirs = mmap(NULL, ctl->dirs_len, PROT_READ | PROT_WRITE, MAP_SHARED,
 			 bpf_map__fd(ctl->skel->maps.splice_dirs), 0);
 	if (ctl->dirs == MAP_FAILED) {
@@ -109,10 +186,17 @@ struct splice_ctl *splice_ctl_open(uint32_t max_conns, enum splice_engine engine
 		pr_err("splice: cannot open event ring buffer: %s", strerror(-err));
 		goto err_unmap;
 	}
+	err = injector_open(ctl);
+	if (err) {
+		pr_err("splice: cannot set up the injector socket: %s", strerror(-err));
+		goto err_rb;
+	}
 	pr_debug("splice: loaded, %u slots, engine %s", ctl->slots,
 		 engine == SPLICE_ENGINE_VERDICT ? "verdict" : "strparser");
 	return ctl;
 
+err_rb:
+	ring_buffer__free(ctl->rb);
 err_unmap:
 	munmap(ctl->dirs, ctl->dirs_len);
 err_skel:
@@ -128,6 +212,10 @@ void splice_ctl_close(struct splice_ctl *ctl)
 	if (!ctl)
 		return;
 	ring_buffer__free(ctl->rb);
+	if (ctl->inj_tx >= 0)
+		close(ctl->inj_tx);
+	if (ctl->inj_rx >= 0)
+		close(ctl->inj_rx);
 	if (ctl->dirs)
 		munmap(ctl->dirs, ctl->dirs_len);
 	sk_splice_bpf__destroy(ctl->skel);
@@ -263,11 +351,17 @@ long splice_ctl_count_socks(struct splice_ctl *ctl)
 	long n = 0;
 
 	while (!bpf_map_get_next_key(ctl->socks_fd, prev, &next)) {
-		n++;
+		if (next != ctl->inj_slot)	/* the injector is not a connection */
+			n++;
 		key = next;
 		prev = &key;
 	}
 	return errno == ENOENT ? n : -errno;
+}
+
+uint32_t splice_ctl_injector_slot(const struct splice_ctl *ctl)
+{
+	return ctl->inj_slot;
 }
 
 uint32_t splice_ctl_socks_map_id(struct splice_ctl *ctl)

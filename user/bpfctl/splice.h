@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include "xdproxy/splice.h"
 
 struct splice_ctl;
@@ -48,6 +49,14 @@ int splice_ctl_add_pair(struct splice_ctl *ctl, uint32_t a, int fa, int fb, uint
 /* Remove both sockets and cookies of the pair at slot a. Idempotent. */
 void splice_ctl_del_pair(struct splice_ctl *ctl, uint32_t a);
 
+/*
+ * Write len bytes from userspace into the psock queue of the socket at
+ * dst_slot, behind everything already redirected to it. Returns bytes taken
+ * or -errno (-EAGAIN: try later; -EPIPE: dst is not in the map).
+ */
+ssize_t splice_ctl_inject(struct splice_ctl *ctl, uint32_t dst_slot, const void *buf,
+			  size_t len);
+
 /* Ring buffer: fd to poll, and a drain that calls fn per event. */
 int splice_ctl_events_fd(struct splice_ctl *ctl);
 int splice_ctl_events_drain(struct splice_ctl *ctl, splice_event_fn fn, void *arg);
@@ -56,6 +65,8 @@ int splice_ctl_events_drain(struct splice_ctl *ctl, splice_event_fn fn, void *ar
 int splice_ctl_stats(struct splice_ctl *ctl, uint64_t out[SPLICE_STAT_MAX]);
 /* Entries now in splice_socks (walks the map; for tests and status). */
 long splice_ctl_count_socks(struct splice_ctl *ctl);
+/* The injector's slot (in splice_socks for the process's lifetime). */
+uint32_t splice_ctl_injector_slot(const struct splice_ctl *ctl);
 /* Map ids, for tests that inspect with bpftool. */
 uint32_t splice_ctl_socks_map_id(struct splice_ctl *ctl);
 

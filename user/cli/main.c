@@ -97,7 +97,8 @@ static void log_stats(struct run_ctx *rc)
 		if (!splice_ctl_stats(sc, st))
 			pr_info("stats splice redirect=%llu redirect_bytes=%llu pass_unarmed=%llu "
 				"pass_pending=%llu pass_credit=%llu pass_bytes=%llu "
-				"redirect_fail=%llu no_slot=%llu drop_fin=%llu ev_lost=%llu",
+				"redirect_fail=%llu no_slot=%llu drop_fin=%llu ev_lost=%llu inject=%llu "
+				"inject_bytes=%llu",
 				(unsigned long long)st[SPLICE_STAT_REDIRECT],
 				(unsigned long long)st[SPLICE_STAT_REDIRECT_BYTES],
 				(unsigned long long)st[SPLICE_STAT_PASS_UNARMED],
@@ -107,7 +108,9 @@ static void log_stats(struct run_ctx *rc)
 				(unsigned long long)st[SPLICE_STAT_REDIRECT_FAIL],
 				(unsigned long long)st[SPLICE_STAT_NO_SLOT],
 				(unsigned long long)st[SPLICE_STAT_DROP_FIN],
-				(unsigned long long)st[SPLICE_STAT_EV_LOST]);
+				(unsigned long long)st[SPLICE_STAT_EV_LOST],
+				(unsigned long long)st[SPLICE_STAT_INJECT],
+				(unsigned long long)st[SPLICE_STAT_INJECT_BYTES]);
 	}
 	f = open_memstream(&buf, &len);
 	if (!f)
@@ -184,9 +187,11 @@ static int cmd_run(const char *path, enum splice_engine engine, const char *leve
 	if (cfg->stats_interval_ms)
 		rc.stats_timer = ev_timer_add(rc.loop, cfg->stats_interval_ms, stats_cb, &rc);
 	if (tp_proxy_splice(rc.proxy))
-		pr_info("ready: %zu listener(s), splice engine %s, sockhash map id %u",
+		pr_info("ready: %zu listener(s), splice engine %s, sockhash map id %u "
+			"(injector slot %u)",
 			cfg->nr_listeners, engine == SPLICE_ENGINE_VERDICT ? "verdict" : "strparser",
-			splice_ctl_socks_map_id(tp_proxy_splice(rc.proxy)));
+			splice_ctl_socks_map_id(tp_proxy_splice(rc.proxy)),
+			splice_ctl_injector_slot(tp_proxy_splice(rc.proxy)));
 	else
 		pr_info("ready: %zu listener(s), userspace splice only", cfg->nr_listeners);
 

@@ -54,12 +54,13 @@ struct tp_half {
 	bool done;			/* shutdown(dst, SHUT_WR) sent */
 	bool can_read, can_write;	/* readiness hints, cleared on EAGAIN */
 	bool waiting;			/* a backlog/EOF re-check is scheduled */
+	bool src_fin;			/* src's FIN arrived (EPOLLRDHUP/HUP): no way back to H_SPLICED */
 	/* H_USER */
 	int pipe[2];
 	size_t pipe_fill, pipe_cap;
-	/* H_RELAY */
+	/* H_RELAY: peek buffer, sized to hold src's whole receive buffer */
 	char *buf;
-	size_t buf_off, buf_len;
+	size_t buf_cap;
 	/* kernel bookkeeping */
 	uint32_t slot;			/* src's slot, or TP_NO_SLOT */
 	uint64_t user_written;		/* bytes userspace wrote to dst, ever */
@@ -339,81 +340,131 @@ static void half_refresh_credit(struct tp_half *h, struct splice_dir *d)
 	splice_store(&d->notify_at, room >= (128u << 10) ? fwd + room / 2 : UINT64_MAX);
 }
 
+/* Drop n bytes from the head of src's queue: they were already injected. */
+static int half_consume(struct tp_half *h, size_t n)
+{
+	while (n) {
+		ssize_t r = recv(*h->src, h->buf, n, MSG_DONTWAIT);
+
+		if (r > 0) {
+			n -= (size_t)r;
+		} else if (r < 0 && errno == EINTR) {
+			continue;
+		} else {
+			/* Peeked bytes vanished: the stream is broken. */
+			return r < 0 ? -errno : -EIO;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Give the direction back to the verdict: subtract our token and the 'also'
+ * bytes just injected; true if that left nothing pending. Otherwise the
+ * token is taken again (the 'also' bytes stay subtracted).
+ */
+static bool half_try_splice(struct tp_half *h, struct splice_dir *d, uint64_t also)
+{
+	/* After the FIN only EOF is left to see, and only a relaying half sees it. */
+	if (h->src_fin) {
+		splice_pending_sub(d, also);
+		return false;
+	}
+	half_refresh_credit(h, d);
+	if (splice_pending_sub(d, also + 1) == 0) {
+		h->mode = H_SPLICED;
+		return true;
+	}
+	splice_pending_add(d, 1);
+	return false;
+}
+
+/*
+ * Relay what the verdict passed. Bytes are peeked, injected into dst's psock
+ * queue (behind everything redirected there before, so order holds without
+ * waiting for that queue to drain), and only then consumed. Peeking leaves
+ * them charged to src's receive buffer, so a sender that outruns dst finds
+ * the window closed; when everything passed is injected, 'pending' drops to
+ * zero at once and the verdict takes over again. Consuming only afterwards
+ * is what lets the hand-back happen under full load: new bytes cannot
+ * arrive before the window opens, and by then they are redirected.
+ */
 static int half_relay_step(struct tp_half *h)
 {
-	struct splice_dir *d = splice_ctl_dir(h->s->p->splice, h->slot);
-	int progress = 0;
-	uint64_t backlog;
-	ssize_t n;
-	int err;
+	struct splice_ctl *ctl = h->s->p->splice;
+	struct splice_dir *d = splice_ctl_dir(ctl, h->slot);
+	uint64_t budget = h->s->l->cfg->splice_budget, backlog;
+	int progress = 0, err;
 
 	if (!h->buf) {
-		h->buf = malloc(TP_RELAY_BUF);
+		h->buf = malloc(h->buf_cap);
 		if (!h->buf)
 			return -ENOMEM;
 	}
-	for (;;) {
-		bool moved = false;
+	while (!h->eof && h->can_read) {
+		ssize_t n, k;
 
-		if (h->buf_len && h->can_write) {
-			err = half_backlog(h, d, &backlog);
-			if (err)
-				return err;
-			if (backlog) {
-				/* Redirected bytes still queued for dst: wait for them. */
+		/* Flow control: take more only while dst keeps up. */
+		err = half_backlog(h, d, &backlog);
+		if (err)
+			return err;
+		if (backlog > budget / 2) {
+			h->waiting = true;
+			break;
+		}
+		n = recv(*h->src, h->buf, h->buf_cap, MSG_PEEK | MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN)
+				return -errno;
+			h->can_read = false;
+			break;
+		}
+		if (n == 0) {
+			/*
+			 * Not EOF while passed bytes are still on their way to
+			 * the socket's queue (KERNEL-NOTES sockmap 6).
+			 */
+			if (splice_load(&d->pending) > 1) {
 				h->waiting = true;
+				h->can_read = false;
 				break;
 			}
-			n = send(*h->dst, h->buf + h->buf_off, h->buf_len, MSG_NOSIGNAL | MSG_DONTWAIT);
-			if (n > 0) {
-				h->buf_off += (size_t)n;
-				h->buf_len -= (size_t)n;
-				if (!h->buf_len)
-					h->buf_off = 0;
-				h->user_written += (uint64_t)n;
-				h->bytes += (uint64_t)n;
-				splice_pending_sub(d, (uint64_t)n);
-				moved = true;
-			} else if (n < 0 && errno == EAGAIN) {
-				h->can_write = false;
-			} else if (n < 0 && errno != EINTR) {
-				return -errno;
-			}
-		}
-		if (!h->eof && h->can_read && h->buf_off + h->buf_len < TP_RELAY_BUF) {
-			size_t off = h->buf_off + h->buf_len;
-
-			n = recv(*h->src, h->buf + off, TP_RELAY_BUF - off, MSG_DONTWAIT);
-			if (n > 0) {
-				h->buf_len += (size_t)n;
-				moved = true;
-			} else if (n == 0) {
-				/*
-				 * Not EOF while passed bytes are still on their way
-				 * to the socket's queue (KERNEL-NOTES sockmap 6):
-				 * pending = token + buffered + unread.
-				 */
-				if (splice_load(&d->pending) > 1 + h->buf_len) {
-					h->waiting = true;
-					h->can_read = false;
-				} else {
-					h->eof = true;
-					moved = true;
-				}
-			} else if (errno == EAGAIN) {
-				h->can_read = false;
-			} else if (errno != EINTR) {
-				return -errno;
-			}
-		}
-		if (!moved)
+			h->eof = true;
+			progress = 1;
 			break;
+		}
+		k = splice_ctl_inject(ctl, h->slot ^ 1, h->buf, (size_t)n);
+		if (k == -EAGAIN) {
+			h->waiting = true;	/* injector full: retry on a tick */
+			break;
+		}
+		if (k < 0)
+			return (int)k;
+		h->user_written += (uint64_t)k;
+		h->bytes += (uint64_t)k;
+		h->backlog_zero = false;
 		progress = 1;
+		if (k == n && splice_load(&d->pending) == 1 + (uint64_t)n) {
+			/* All that was passed is injected: try to hand back. */
+			bool spliced = half_try_splice(h, d, (uint64_t)n);
+
+			err = half_consume(h, (size_t)n);
+			if (spliced) {
+				free(h->buf);
+				h->buf = NULL;
+				return err ? err : 1;
+			}
+		} else {
+			splice_pending_sub(d, (uint64_t)k);
+			err = half_consume(h, (size_t)k);
+		}
+		if (err)
+			return err;
 	}
 
 	if (h->eof) {
-		if (h->buf_len)
-			return progress;
 		/* Half-close only once dst has every forwarded byte (sockmap 5). */
 		err = half_backlog(h, d, &backlog);
 		if (err)
@@ -425,27 +476,11 @@ static int half_relay_step(struct tp_half *h)
 		half_shutdown_dst(h);
 		return progress;
 	}
-	if (!h->buf_len && !h->can_read) {
-		/* Drained: hand the direction back to the verdict. */
-		err = half_backlog(h, d, &backlog);
-		if (err)
-			return err;
-		if (!backlog) {
-			uint64_t fwd = splice_load(&d->fwd_bytes);
-			uint64_t budget = h->s->l->cfg->splice_budget;
-
-			splice_store(&d->credit, fwd + budget);
-			splice_store(&d->notify_at, fwd + budget / 2);
-		}
-		if (splice_pending_sub(d, 1) == 0) {
-			h->mode = H_SPLICED;
-			return 1;
-		}
-		/*
-		 * More was passed meanwhile, possibly still on its way to the
-		 * socket's queue: keep relaying, woken by EPOLLIN when it lands.
-		 */
-		splice_pending_add(d, 1);
+	if (!h->can_read && !h->waiting && splice_load(&d->pending) == 1 &&
+	    half_try_splice(h, d, 0)) {
+		free(h->buf);
+		h->buf = NULL;
+		return 1;
 	}
 	return progress;
 }
@@ -535,6 +570,8 @@ static void fd_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 		rd->can_read = true;
 	if (events & (EV_WRITE | EV_HUP))
 		wr->can_write = true;
+	if (events & (EV_RDHUP | EV_HUP))
+		rd->src_fin = true;
 	if (events & EV_RDHUP)
 		half_to_relay(rd);
 	if (events & EV_HUP) {
@@ -552,6 +589,19 @@ static void fd_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 		rd->waiting = true;
 	}
 	session_progress(s);
+}
+
+/* The peek buffer must hold a full receive buffer for the hand-back to work. */
+static size_t tp_peek_cap(const struct cfg_listener *lc)
+{
+	/* The kernel doubles SO_RCVBUF; the default tcp_rmem max is 6 MiB. */
+	uint64_t cap = lc->rcvbuf ? 2 * lc->rcvbuf : (6u << 20);
+
+	if (cap < TP_RELAY_BUF)
+		cap = TP_RELAY_BUF;
+	if (cap > (32u << 20))
+		cap = 32u << 20;
+	return (size_t)cap;
 }
 
 static int session_arm(struct tp_session *s)
@@ -577,6 +627,7 @@ static int session_arm(struct tp_session *s)
 	s->c2b.slot = s->slot;
 	s->b2c.slot = s->slot + 1;
 	s->c2b.mode = s->b2c.mode = H_RELAY;
+	s->c2b.buf_cap = s->b2c.buf_cap = tp_peek_cap(s->l->cfg);
 	/* Nothing was written by userspace yet: dst's counter is the base. */
 	if (sock_tcp_written(s->bfd, &w) == 0)
 		s->c2b.written_base = w;
@@ -603,17 +654,16 @@ static uint32_t half_interest_src(struct tp_half *h)
 		return 0;
 	if (h->mode == H_USER)
 		return h->pipe_fill < h->pipe_cap && !h->can_read ? EV_READ : 0;
-	return h->buf_off + h->buf_len < TP_RELAY_BUF && !h->can_read ? EV_READ : 0;
+	return !h->can_read ? EV_READ : 0;
 }
 
 static uint32_t half_interest_dst(struct tp_half *h)
 {
 	if (h->done || h->waiting || h->can_write)
 		return 0;
+	/* H_RELAY writes through the injector, never to dst directly. */
 	if (h->mode == H_USER)
 		return h->pipe_fill ? EV_WRITE : 0;
-	if (h->mode == H_RELAY)
-		return h->buf_len ? EV_WRITE : 0;
 	return 0;
 }
 
@@ -1004,9 +1054,9 @@ static const char *const hmode_names[] = { "user", "relay", "spliced" };
 
 static void half_dump(struct tp_half *h, const char *name, FILE *f)
 {
-	fprintf(f, "  %s mode=%s eof=%d done=%d rd=%d wr=%d wait=%d buf=%zu pipe=%zu user=%llu",
-		name, hmode_names[h->mode], h->eof, h->done, h->can_read, h->can_write, h->waiting,
-		h->buf_len, h->pipe_fill, (unsigned long long)h->user_written);
+	fprintf(f, "  %s mode=%s eof=%d done=%d rd=%d wr=%d wait=%d pipe=%zu user=%llu", name,
+		hmode_names[h->mode], h->eof, h->done, h->can_read, h->can_write, h->waiting,
+		h->pipe_fill, (unsigned long long)h->user_written);
 	if (h->slot != TP_NO_SLOT && h->s->p->splice) {
 		struct splice_dir *d = splice_ctl_dir(h->s->p->splice, h->slot);
 		uint64_t w = 0;
