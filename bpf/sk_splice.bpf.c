@@ -22,6 +22,17 @@ struct {
 	__type(value, __u64);
 } splice_socks SEC(".maps");
 
+/*
+ * The controller's injector socket (AF_UNIX), apart from splice_socks so
+ * that walking splice_socks sees connections only.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_SOCKHASH);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} splice_inject SEC(".maps");
+
 /* socket cookie -> slot, so the verdict finds its own direction state. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -67,13 +78,6 @@ static __always_inline void notify(__u32 slot, __u32 kind)
 
 	if (bpf_ringbuf_output(&splice_events, &ev, sizeof(ev), 0))
 		stat_add(SPLICE_STAT_EV_LOST, 1);
-}
-
-/* strparser mode: every skb is one "message" of its own length. */
-SEC("sk_skb/stream_parser")
-int sk_splice_parser(struct __sk_buff *skb)
-{
-	return skb->len;
 }
 
 SEC("sk_skb/stream_verdict")

@@ -54,7 +54,7 @@ static int setup(void **state)
 
 	if (!f)
 		return -1;
-	f->ctl = splice_ctl_open(64, SPLICE_ENGINE_VERDICT);
+	f->ctl = splice_ctl_open(64);
 	if (!f->ctl) {
 		free(f);
 		return -1;

@@ -26,7 +26,7 @@ check "no command: usage, exit 2" expect_exit 2 'usage:' "$X"
 check "unknown command: exit 2" expect_exit 2 "unknown command 'frobnicate'" "$X" frobnicate
 check "run without -c: exit 2" expect_exit 2 'needs -c FILE' "$X" run
 check "unknown option: exit 2" expect_exit 2 'usage:' "$X" run --bogus
-check "bad engine: exit 2" expect_exit 2 'verdict or strparser' "$X" run -c - --engine foo
+check "removed option --engine: exit 2" expect_exit 2 'usage:' "$X" run -c - --engine verdict
 check "stray argument: exit 2" expect_exit 2 "unexpected argument 'extra'" "$X" check -c - extra
 check "embedded default config is valid" expect_exit 0 'ok, 1 listener' "$X" check -c -
 check "missing file: exit 1 with the reason" expect_exit 1 'No such file' "$X" check -c "$T_TMP/nope.yaml"

@@ -78,7 +78,8 @@ static int injector_open(struct splice_ctl *ctl)
 	    bpf_map_update_elem(ctl->cookies_fd, &cookie, &ctl->inj_slot, BPF_ANY))
 		return -errno;
 	v = (uint64_t)ctl->inj_rx;
-	if (bpf_map_update_elem(ctl->socks_fd, &ctl->inj_slot, &v, BPF_ANY))
+	if (bpf_map_update_elem(bpf_map__fd(ctl->skel->maps.splice_inject), &ctl->inj_slot, &v,
+				BPF_ANY))
 		return -errno;
 	return 0;
 }
@@ -109,7 +110,7 @@ ssize_t splice_ctl_inject(struct splice_ctl *ctl, uint32_t dst_slot, const void 
 	return n;
 }
 
-struct splice_ctl *splice_ctl_open(uint32_t max_conns, enum splice_engine engine)
+struct splice_ctl *splice_ctl_open(uint32_t max_conns)
 {
 	struct splice_ctl *ctl;
 	long page = sysconf(_SC_PAGESIZE);
@@ -141,8 +142,6 @@ struct splice_ctl *splice_ctl_open(uint32_t max_conns, enum splice_engine engine
 	bpf_map__set_max_entries(ctl->skel->maps.splice_socks, ctl->slots + 2);
 	bpf_map__set_max_entries(ctl->skel->maps.splice_cookies, ctl->slots + 2);
 	bpf_map__set_max_entries(ctl->skel->maps.splice_dirs, ctl->slots + 2);
-	if (engine == SPLICE_ENGINE_VERDICT)
-		bpf_program__set_autoload(ctl->skel->progs.sk_splice_parser, false);
 
 	err = sk_splice_bpf__load(ctl->skel);
 	if (err) {
@@ -154,16 +153,10 @@ struct splice_ctl *splice_ctl_open(uint32_t max_conns, enum splice_engine engine
 	ctl->cookies_fd = bpf_map__fd(ctl->skel->maps.splice_cookies);
 	ctl->stats_fd = bpf_map__fd(ctl->skel->maps.splice_stats);
 
-	if (engine == SPLICE_ENGINE_STRPARSER) {
-		prog_fd = bpf_program__fd(ctl->skel->progs.sk_splice_parser);
-		if (bpf_prog_attach(prog_fd, ctl->socks_fd, BPF_SK_SKB_STREAM_PARSER, 0)) {
-			err = -errno;
-			pr_err("splice: cannot attach stream parser: %s", strerror(-err));
-			goto err_skel;
-		}
-	}
 	prog_fd = bpf_program__fd(ctl->skel->progs.sk_splice_verdict);
-	if (bpf_prog_attach(prog_fd, ctl->socks_fd, BPF_SK_SKB_STREAM_VERDICT, 0)) {
+	if (bpf_prog_attach(prog_fd, ctl->socks_fd, BPF_SK_SKB_STREAM_VERDICT, 0) ||
+	    bpf_prog_attach(prog_fd, bpf_map__fd(ctl->skel->maps.splice_inject),
+			    BPF_SK_SKB_STREAM_VERDICT, 0)) {
 		err = -errno;
 		pr_err("splice: cannot attach stream verdict: %s", strerror(-err));
 		goto err_skel;
@@ -191,8 +184,7 @@ struct splice_ctl *splice_ctl_open(uint32_t max_conns, enum splice_engine engine
 		pr_err("splice: cannot set up the injector socket: %s", strerror(-err));
 		goto err_rb;
 	}
-	pr_debug("splice: loaded, %u slots, engine %s", ctl->slots,
-		 engine == SPLICE_ENGINE_VERDICT ? "verdict" : "strparser");
+	pr_debug("splice: loaded, %u slots", ctl->slots);
 	return ctl;
 
 err_rb:
@@ -351,17 +343,11 @@ long splice_ctl_count_socks(struct splice_ctl *ctl)
 	long n = 0;
 
 	while (!bpf_map_get_next_key(ctl->socks_fd, prev, &next)) {
-		if (next != ctl->inj_slot)	/* the injector is not a connection */
-			n++;
+		n++;
 		key = next;
 		prev = &key;
 	}
 	return errno == ENOENT ? n : -errno;
-}
-
-uint32_t splice_ctl_injector_slot(const struct splice_ctl *ctl)
-{
-	return ctl->inj_slot;
 }
 
 uint32_t splice_ctl_socks_map_id(struct splice_ctl *ctl)

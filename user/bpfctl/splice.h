@@ -13,19 +13,15 @@
 
 struct splice_ctl;
 
-enum splice_engine {
-	SPLICE_ENGINE_VERDICT = 0,	/* stream_verdict only (tcp_read_skb) */
-	SPLICE_ENGINE_STRPARSER,	/* stream_parser + stream_verdict */
-};
-
 typedef int (*splice_event_fn)(void *arg, const struct splice_event *ev);
 
 /*
- * Load and attach the splice programs for up to max_conns connections.
+ * Load and attach the splice program (stream verdict only: see
+ * docs/ARCHITECTURE.md on why not strparser) for up to max_conns connections.
  * Returns NULL with errno set (EPERM without privileges, EOPNOTSUPP when the
  * kernel lacks sockmap) and a log line saying which.
  */
-struct splice_ctl *splice_ctl_open(uint32_t max_conns, enum splice_engine engine);
+struct splice_ctl *splice_ctl_open(uint32_t max_conns);
 /* Accepts NULL. */
 void splice_ctl_close(struct splice_ctl *ctl);
 
@@ -65,8 +61,6 @@ int splice_ctl_events_drain(struct splice_ctl *ctl, splice_event_fn fn, void *ar
 int splice_ctl_stats(struct splice_ctl *ctl, uint64_t out[SPLICE_STAT_MAX]);
 /* Entries now in splice_socks (walks the map; for tests and status). */
 long splice_ctl_count_socks(struct splice_ctl *ctl);
-/* The injector's slot (in splice_socks for the process's lifetime). */
-uint32_t splice_ctl_injector_slot(const struct splice_ctl *ctl);
 /* Map ids, for tests that inspect with bpftool. */
 uint32_t splice_ctl_socks_map_id(struct splice_ctl *ctl);
 

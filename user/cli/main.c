@@ -29,7 +29,7 @@ static void usage(FILE *f)
 	fprintf(f, "usage: xdproxy <command> [options]\n"
 		   "\n"
 		   "commands:\n"
-		   "  run -c FILE [--engine verdict|strparser] [--log-level LEVEL]\n"
+		   "  run -c FILE [--log-level LEVEL]\n"
 		   "                     run the proxy with the config FILE ('-' = embedded demo default)\n"
 		   "  check -c FILE      validate FILE and print a summary\n"
 		   "  version            print the version\n"
@@ -142,7 +142,7 @@ static void raise_nofile(void)
 	}
 }
 
-static int cmd_run(const char *path, enum splice_engine engine, const char *level)
+static int cmd_run(const char *path, const char *level)
 {
 	struct run_ctx rc = { 0 };
 	struct cfg *cfg;
@@ -181,17 +181,14 @@ static int cmd_run(const char *path, enum splice_engine engine, const char *leve
 		pr_err("signalfd: %s", strerror(errno));
 		goto out_loop;
 	}
-	rc.proxy = tp_proxy_new(rc.loop, cfg, engine);
+	rc.proxy = tp_proxy_new(rc.loop, cfg);
 	if (!rc.proxy)
 		goto out_sig;
 	if (cfg->stats_interval_ms)
 		rc.stats_timer = ev_timer_add(rc.loop, cfg->stats_interval_ms, stats_cb, &rc);
 	if (tp_proxy_splice(rc.proxy))
-		pr_info("ready: %zu listener(s), splice engine %s, sockhash map id %u "
-			"(injector slot %u)",
-			cfg->nr_listeners, engine == SPLICE_ENGINE_VERDICT ? "verdict" : "strparser",
-			splice_ctl_socks_map_id(tp_proxy_splice(rc.proxy)),
-			splice_ctl_injector_slot(tp_proxy_splice(rc.proxy)));
+		pr_info("ready: %zu listener(s), kernel splice, sockhash map id %u",
+			cfg->nr_listeners, splice_ctl_socks_map_id(tp_proxy_splice(rc.proxy)));
 	else
 		pr_info("ready: %zu listener(s), userspace splice only", cfg->nr_listeners);
 
@@ -229,12 +226,10 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
-		{ "engine", required_argument, NULL, 'e' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	enum splice_engine engine = SPLICE_ENGINE_VERDICT;
 	const char *cmd, *config = NULL, *level = NULL;
 	int c;
 
@@ -252,20 +247,10 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	optind = 2;
-	while ((c = getopt_long(argc, argv, "c:e:l:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:l:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			config = optarg;
-			break;
-		case 'e':
-			if (!strcmp(optarg, "verdict")) {
-				engine = SPLICE_ENGINE_VERDICT;
-			} else if (!strcmp(optarg, "strparser")) {
-				engine = SPLICE_ENGINE_STRPARSER;
-			} else {
-				fprintf(stderr, "xdproxy: --engine must be verdict or strparser\n");
-				return 2;
-			}
 			break;
 		case 'l':
 			level = optarg;
@@ -287,7 +272,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "xdproxy: %s needs -c FILE\n", cmd);
 			return 2;
 		}
-		return !strcmp(cmd, "run") ? cmd_run(config, engine, level) : cmd_check(config);
+		return !strcmp(cmd, "run") ? cmd_run(config, level) : cmd_check(config);
 	}
 	fprintf(stderr, "xdproxy: unknown command '%s'\n", cmd);
 	usage(stderr);

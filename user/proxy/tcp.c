@@ -894,8 +894,7 @@ static void splice_events_cb(struct ev_loop *loop, int fd, uint32_t events, void
 	splice_ctl_events_drain(p->splice, splice_event_cb, p);
 }
 
-struct tp_proxy *tp_proxy_new(struct ev_loop *loop, const struct cfg *cfg,
-			      enum splice_engine engine)
+struct tp_proxy *tp_proxy_new(struct ev_loop *loop, const struct cfg *cfg)
 {
 	struct tp_proxy *p;
 	bool need_kernel = false;
@@ -928,7 +927,7 @@ struct tp_proxy *tp_proxy_new(struct ev_loop *loop, const struct cfg *cfg,
 	if (need_kernel) {
 		uint32_t pairs = cfg->max_conns;
 
-		p->splice = splice_ctl_open(pairs, engine);
+		p->splice = splice_ctl_open(pairs);
 		if (!p->splice) {
 			err = -errno;
 			pr_err("kernel splice unavailable (%s); use 'splice: user' or run as root",

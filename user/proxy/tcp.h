@@ -43,8 +43,7 @@ struct tp_totals {
  * asks for kernel splice, loads the sockmap programs. NULL with errno set
  * (and a logged reason) on failure. cfg must outlive the proxy.
  */
-struct tp_proxy *tp_proxy_new(struct ev_loop *loop, const struct cfg *cfg,
-			      enum splice_engine engine);
+struct tp_proxy *tp_proxy_new(struct ev_loop *loop, const struct cfg *cfg);
 /* Closes every session (RST) and listener. Accepts NULL. */
 void tp_proxy_free(struct tp_proxy *p);
 
