@@ -167,6 +167,18 @@ static void slot_free(struct tp_proxy *p, uint32_t slot)
 
 /* ---- session plumbing ---- */
 
+/* The connect to s->be failed (why: for the log): try the next backend. */
+static void session_connect_failed(struct tp_session *s, const char *why)
+{
+	pr_debug("connect to %s failed: %s", s->be->cfg->addr_str, why);
+	s->be->st.connect_fail++;
+	ev_del_fd(s->p->loop, s->bfd);
+	close(s->bfd);
+	s->bfd = -1;
+	s->bfd_watched = false;
+	session_try_connect(s);
+}
+
 static void session_timer_cb(struct ev_loop *loop, struct ev_timer *t, void *arg)
 {
 	struct tp_session *s = arg;
@@ -175,13 +187,7 @@ static void session_timer_cb(struct ev_loop *loop, struct ev_timer *t, void *arg
 	(void)t;
 	s->timer = NULL;
 	if (s->state == S_CONNECTING) {
-		pr_debug("connect to %s timed out", s->be->cfg->addr_str);
-		s->be->st.connect_fail++;
-		ev_del_fd(s->p->loop, s->bfd);
-		close(s->bfd);
-		s->bfd = -1;
-		s->bfd_watched = false;
-		session_try_connect(s);
+		session_connect_failed(s, "timed out");
 		return;
 	}
 	s->c2b.waiting = s->b2c.waiting = false;
@@ -529,17 +535,7 @@ static void fd_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 			ev_timer_cancel(s->p->loop, s->timer);
 			s->timer = NULL;
 			if (e) {
-				char a[80];
-
-				pr_debug("connect to %s failed: %s",
-					 sock_addr_str(&s->be->cfg->addr, a, sizeof(a)),
-					 strerror(e > 0 ? e : -e));
-				s->be->st.connect_fail++;
-				ev_del_fd(s->p->loop, s->bfd);
-				close(s->bfd);
-				s->bfd = -1;
-				s->bfd_watched = false;
-				session_try_connect(s);
+				session_connect_failed(s, strerror(e > 0 ? e : -e));
 				return;
 			}
 			s->state = S_RUNNING;
