@@ -1,0 +1,780 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
+# xdproxy benchmark: xdproxy against HAProxy and against no proxy at all, in
+# one run, on one throwaway topology, with every peer in the same namespace
+# talking to the same origin.
+#
+#   client ns              proxy ns                       origin ns
+#   198.18.1.1 --veth-- 198.18.1.2 | 198.18.3.1 --veth-- 198.18.3.2
+#   iperf3 -c, wrk         xdproxy, haproxy (all rows)    iperf3 -s :5201
+#                          (ip_forward=1 for "direct")    nginx :80 (100 B file)
+#
+# "direct" is the client talking to the origin through the proxy namespace by
+# plain kernel forwarding: the same two veth hops as every proxied row, so the
+# only difference between rows is what happens in the proxy namespace.
+#
+# Measured per path (rows):
+#   - TCP bulk, 1 stream, iperf3 client -> origin, and reversed (-R); the
+#     median of BENCH_RUNS runs. Runs are interleaved across rows (round r of
+#     every row, then round r+1) so that drift in the machine hits every row.
+#   - CPU per GB moved (GB = 1e9 bytes), two ways:
+#       proxy process: utime+stime of the proxy's process from /proc/PID/stat.
+#         Kernel splicing runs in softirq and kworkers and is NOT charged to
+#         the process, so this flatters xdproxy's kernel rows.
+#       machine: busy jiffies of all CPUs from /proc/stat (everything but idle
+#         and iowait), i.e. client + origin + proxy + kernel. This is the fair
+#         comparison; "direct" is the floor that the endpoints cost.
+#   - Small requests: wrk -t1 -c50 --latency for a 100-byte file from nginx
+#     with keep-alive; req/s and p99 latency (medians of BENCH_RUNS).
+#
+# Environment:
+#   BUILD=build          build dir; xdproxy is $BUILD/xdproxy, results go to
+#                        $BUILD/bench/results.{txt,json} (+ logs/)
+#   BENCH_SECS=8         seconds per iperf3 / wrk run
+#   BENCH_RUNS=3         runs per measurement (median reported)
+#   BENCH_QUICK=1        smoke test: 1 run of 3 s (unless the above are set)
+#   BENCH_SOCKBUF=8M     SO_SNDBUF/SO_RCVBUF for every proxy (xdproxy sndbuf/
+#                        rcvbuf, HAProxy tune.{snd,rcv}buf.{client,server})
+#   BENCH_SPLICE_BUDGET= xdproxy splice_budget (default: xdproxy's own)
+#   BENCH_XDP_STATS=0    xdproxy stats_interval in seconds (0: only at exit)
+#   BENCH_ROWS="..."     only these rows (ids: direct xdp-verdict xdp-strparser
+#                        xdp-user haproxy haproxy-splice); default all
+#   BENCH_IDLE_WAIT=30   wait up to this many seconds for other load to stop
+#   BENCH_TIMEOUT=       hard bound on the whole run in seconds (default:
+#                        twice the estimate); on expiry the run is torn down
+#
+# Needs root, iproute2, iperf3, and for the peers haproxy, nginx and wrk (a
+# missing peer turns its row into "-", it does not stop the run). Touches no
+# host interface, address, route or sysctl: everything lives in namespaces
+# named xdpb<pid>-*, removed from an EXIT trap, also on failure or Ctrl-C.
+set -uo pipefail
+
+BUILD=${BUILD:-build}
+XDPROXY=${XDPROXY:-$BUILD/xdproxy}
+if [[ -n ${BENCH_QUICK:-} && ${BENCH_QUICK} != 0 ]]; then
+	SECS=${BENCH_SECS:-3}
+	RUNS=${BENCH_RUNS:-1}
+else
+	SECS=${BENCH_SECS:-8}
+	RUNS=${BENCH_RUNS:-3}
+fi
+SOCKBUF=${BENCH_SOCKBUF:-8M}
+BUDGET=${BENCH_SPLICE_BUDGET:-}
+XDP_STATS=${BENCH_XDP_STATS:-0}
+OUT=$BUILD/bench
+
+NSP="xdpb$$"			# namespace prefix, unique per run
+NS_CLI="$NSP-cli" NS_PRX="$NSP-prx" NS_ORG="$NSP-org"
+CLI_IP=198.18.1.1 PRX_IP=198.18.1.2 PRX_OIP=198.18.3.1 ORG_IP=198.18.3.2
+IPERF_PORT=5201 HTTP_PORT=80
+HZ=$(getconf CLK_TCK)
+
+die() { echo "bench: $*" >&2; exit 1; }
+log() { echo "bench: $*" >&2; }
+
+[[ $(id -u) -eq 0 ]] || die "needs root (network namespaces)"
+[[ $SECS =~ ^[0-9]+$ && $SECS -ge 1 ]] || die "BENCH_SECS must be a positive integer"
+[[ $RUNS =~ ^[0-9]+$ && $RUNS -ge 1 ]] || die "BENCH_RUNS must be a positive integer"
+for c in ip iperf3 ss awk timeout; do
+	command -v "$c" >/dev/null || die "'$c' not found; run 'make deps'"
+done
+[[ -x $XDPROXY ]] || die "$XDPROXY not found; run 'make build'"
+XDPROXY=$(realpath "$XDPROXY")
+mkdir -p "$OUT" || die "cannot create $OUT"
+OUT=$(realpath "$OUT")
+TMP=$(mktemp -d /tmp/xdpb.XXXXXX) || die "mktemp failed"
+
+# ---------------------------------------------------------------- teardown
+PIDS=()
+NSES=()
+WD_PID=
+
+# mine PID: still our own child? A pid that exited may since be reused by
+# someone else's process, which we must not signal.
+mine() { [[ $(awk '{ sub(/.*\) /, ""); print $1, $2 }' /proc/"$1"/stat 2>/dev/null) == [!Z]" $$" ]]; }
+
+cleanup() {
+	local p ns live=()
+	trap - EXIT INT TERM
+	[[ -n $WD_PID ]] && mine "$WD_PID" && kill "$WD_PID" 2>/dev/null
+	for p in "${PIDS[@]}"; do mine "$p" && live+=("$p"); done
+	for p in "${live[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${live[@]}"; do
+		for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -9 "$p" 2>/dev/null
+	done
+	for ns in "${NSES[@]}"; do
+		# Anything still inside (nginx workers, a stray iperf3) dies with it.
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
+		ip netns del "$ns" 2>/dev/null
+	done
+	# Keep the logs and generated configs next to the results.
+	rm -rf "$OUT/logs"
+	mkdir -p "$OUT/logs" && cp -r "$TMP"/. "$OUT/logs/" 2>/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'log "interrupted"; exit 130' INT
+trap 'log "terminated"; exit 143' TERM
+
+# bg NS LOG CMD...: start CMD in namespace NS in the background, recorded for
+# cleanup. `ip netns exec` execs CMD, so $! is CMD's own pid. Sets LASTPID.
+bg() {
+	local ns=$1 logf=$2; shift 2
+	ip netns exec "$ns" "$@" >"$logf" 2>&1 &
+	LASTPID=$!
+	PIDS+=("$LASTPID")
+}
+
+# stop PID: SIGTERM, up to 5 s to exit, then SIGKILL; reap it.
+stop() {
+	local p=$1 i
+	if mine "$p"; then
+		kill "$p" 2>/dev/null
+		for ((i = 0; i < 50; i++)); do mine "$p" || break; sleep 0.1; done
+		mine "$p" && kill -9 "$p" 2>/dev/null
+	fi
+	wait "$p" 2>/dev/null
+	return 0
+}
+
+# wait_listen NS ADDR PORT [TIMEOUT_S]
+wait_listen() {
+	local ns=$1 addr=$2 port=$3 t=${4:-10} i
+	for ((i = 0; i < t * 20; i++)); do
+		ip netns exec "$ns" ss -Hltn "src $addr:$port" 2>/dev/null | grep -q . && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# ---------------------------------------------------------------- measuring
+# Whole-machine busy jiffies: user nice system irq softirq steal.
+machine_ticks() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8 + $9; exit}' /proc/stat; }
+# utime + stime of a process (all threads), in jiffies; comm may hold spaces.
+proc_ticks() {
+	local s
+	s=$(cat /proc/"$1"/stat 2>/dev/null) || { echo NA; return; }
+	s=${s##*) }
+	awk '{print $12 + $13}' <<<"$s"
+}
+# Total jiffies of all CPUs, busy or not: the capacity of a time window.
+all_ticks() { awk '/^cpu /{print $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9; exit}' /proc/stat; }
+# foreign_ticks: CPU jiffies so far of every userspace process outside our
+# namespaces and not this script: other people's load on a shared machine.
+# Processes that come and go between two samples are missed, so this is a
+# lower bound, enough to tell a clean run from a crowded one.
+foreign_ticks() {
+	stat -L -c '%n %i' /proc/[0-9]*/ns/net 2>/dev/null |
+		awk -v ours="$OUR_NS_INODES" -v self=$$ -v wd="${WD_PID:-0}" '
+		BEGIN { n = split(ours, o, " "); for (i = 1; i <= n; i++) mine[o[i]] = 1 }
+		{
+			if ($2 in mine) next
+			split($1, part, "/"); pid = part[3]
+			if (pid == self || pid == wd) next
+			f = "/proc/" pid "/stat"
+			if ((getline line < f) <= 0) { close(f); next }
+			close(f)
+			sub(/^.*\) /, "", line); split(line, x, " ")
+			if (x[2] == self || x[2] == wd) next		# our own helpers
+			if (int(x[7] / 2097152) % 2) next		# PF_KTHREAD: serves everyone
+			t += x[12] + x[13]
+		}
+		END { printf "%.0f\n", t }'
+}
+# median of the numeric arguments (NA ignored); NA if none.
+median() {
+	printf '%s\n' "$@" | grep -E '^[0-9.eE+-]+$' | sort -g |
+		awk '{a[NR] = $1} END {
+			if (NR == 0) { print "NA"; exit }
+			if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+# tdiff A B -> A-B, NA if either is NA
+tdiff() { [[ $1 == NA || $2 == NA ]] && echo NA || echo $(($1 - $2)); }
+ratio() { # ratio A B -> A/B with 2 decimals, NA if either is NA or B is 0
+	[[ $1 == NA || $2 == NA ]] && { echo NA; return; }
+	awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "NA"; else printf "%.2f\n", a / b }'
+}
+per_gb() { # per_gb TICKS BYTES -> CPU seconds per 1e9 bytes
+	[[ $1 == NA || $2 == NA ]] && { echo NA; return; }
+	awk -v t="$1" -v b="$2" -v hz="$HZ" 'BEGIN { if (b <= 0) print "NA"; else printf "%.3f\n", t / hz / (b / 1e9) }'
+}
+
+# iperf3 -J is cJSON-pretty-printed, one key per line: pick one key of the
+# end.sum_received object (the receiver's view in both directions).
+iperf_sum() {
+	awk -v key="\"$2\"" '
+		/"sum_received"/ { in_sum = 1; next }
+		in_sum && /}/ { exit }
+		in_sum && index($0, key) { sub(/.*:[ \t]*/, ""); sub(/,.*/, ""); print; found = 1; exit }
+		END { if (!found) print "NA" }' "$1"
+}
+
+# ---------------------------------------------------------------- topology
+setup_net() {
+	local ns
+	for ns in "$NS_CLI" "$NS_PRX" "$NS_ORG"; do
+		ip netns add "$ns" || die "cannot create namespace $ns"
+		NSES+=("$ns")
+		ip -n "$ns" link set lo up
+	done
+	# Created inside the namespaces, never in the root one.
+	ip -n "$NS_CLI" link add eth0 type veth peer name cli0 netns "$NS_PRX" || die "veth cli"
+	ip -n "$NS_ORG" link add eth0 type veth peer name org0 netns "$NS_PRX" || die "veth org"
+	ip -n "$NS_CLI" addr add $CLI_IP/24 dev eth0
+	ip -n "$NS_PRX" addr add $PRX_IP/24 dev cli0
+	ip -n "$NS_PRX" addr add $PRX_OIP/24 dev org0
+	ip -n "$NS_ORG" addr add $ORG_IP/24 dev eth0
+	ip -n "$NS_CLI" link set eth0 up
+	ip -n "$NS_PRX" link set cli0 up
+	ip -n "$NS_PRX" link set org0 up
+	ip -n "$NS_ORG" link set eth0 up
+	ip -n "$NS_CLI" route add 198.18.3.0/24 via $PRX_IP || die "route cli"
+	ip -n "$NS_ORG" route add 198.18.1.0/24 via $PRX_OIP || die "route org"
+	ip netns exec "$NS_PRX" sysctl -qw net.ipv4.ip_forward=1 || die "ip_forward in $NS_PRX"
+}
+
+# Offload settings are the veth defaults and the same for every row; record
+# them, since GRO/TSO decide bulk throughput on veth.
+net_settings() {
+	local ns dev
+	for ns_dev in "$NS_CLI:eth0" "$NS_PRX:cli0" "$NS_PRX:org0" "$NS_ORG:eth0"; do
+		ns=${ns_dev%%:*} dev=${ns_dev#*:}
+		printf '  %-12s mtu %s ' "${ns#"$NSP"-}/$dev" \
+			"$(ip -n "$ns" -o link show "$dev" | sed -n 's/.* mtu \([0-9]*\).*/\1/p')"
+		if command -v ethtool >/dev/null; then
+			ip netns exec "$ns" ethtool -k "$dev" 2>/dev/null | awk '
+				/^(tx-checksumming|tcp-segmentation-offload|generic-segmentation-offload|generic-receive-offload|rx-gro-hw|large-receive-offload):/ {
+					sub(/:/, "", $1); printf "%s=%s ", $1, $2 }'
+		fi
+		echo
+	done
+}
+
+# ---------------------------------------------------------------- origin
+start_origin_http() {
+	local d="$TMP/nginx"
+	mkdir -p "$d/www" "$d/tmp"
+	head -c 100 /dev/zero | tr '\0' 'x' >"$d/www/100b"
+	# Workers run as nobody: let them through the (0700) temp dir to the file.
+	chmod 711 "$TMP" "$d"
+	chmod 755 "$d/www"
+	chmod 644 "$d/www/100b"
+	# Nothing under /etc or /var: -p prefix, -e error log, every temp path
+	# and the pid file in the temp dir; daemon off so it dies with us.
+	cat >"$d/nginx.conf" <<-EOF
+	daemon off;
+	worker_processes 1;
+	pid $d/nginx.pid;
+	lock_file $d/nginx.lock;
+	error_log $d/error.log warn;
+	events { worker_connections 4096; }
+	http {
+	    access_log off;
+	    default_type application/octet-stream;
+	    client_body_temp_path $d/tmp/body;
+	    proxy_temp_path $d/tmp/proxy;
+	    fastcgi_temp_path $d/tmp/fastcgi;
+	    uwsgi_temp_path $d/tmp/uwsgi;
+	    scgi_temp_path $d/tmp/scgi;
+	    keepalive_requests 10000000;
+	    keepalive_timeout 120s;
+	    server {
+	        listen $ORG_IP:$HTTP_PORT;
+	        root $d/www;
+	    }
+	}
+	EOF
+	bg "$NS_ORG" "$d/stderr.log" nginx -p "$d/" -e "$d/error.log" -c "$d/nginx.conf"
+	wait_listen "$NS_ORG" $ORG_IP $HTTP_PORT 10
+}
+
+# ---------------------------------------------------------------- proxies
+# Rows, in table order. Every proxy has a bulk listener (-> iperf3) and an
+# http listener (-> nginx) on its own ports and runs for the whole bench.
+ROWS=(direct xdp-verdict xdp-strparser xdp-user haproxy haproxy-splice)
+ALL_ROWS=("${ROWS[@]}")
+declare -A LABEL=(
+	[direct]="direct (kernel fwd)"
+	[xdp-verdict]="xdproxy kernel verdict"
+	[xdp-strparser]="xdproxy kernel strparser"
+	[xdp-user]="xdproxy user splice(2)"
+	[haproxy]="haproxy tcp"
+	[haproxy-splice]="haproxy+splice"
+)
+declare -A PORT=([direct]=0 [xdp-verdict]=9010 [xdp-strparser]=9020 [xdp-user]=9030
+	[haproxy]=9040 [haproxy-splice]=9050)
+if [[ -n ${BENCH_ROWS:-} ]]; then
+	sel=()
+	for row in "${ROWS[@]}"; do
+		[[ " $BENCH_ROWS " == *" $row "* ]] && sel+=("$row")
+	done
+	[[ ${#sel[@]} -gt 0 ]] || die "BENCH_ROWS selects none of: ${ROWS[*]}"
+	ROWS=("${sel[@]}")
+fi
+declare -A PID=()	# row -> proxy pid ("" = none, or it failed to start)
+declare -A NOTE=()	# row -> why it has no numbers
+
+# Older builds choose the splice engine with --engine; since strparser was
+# dropped there is only the verdict engine and no option. Leave the row out
+# then, unless it was asked for by name.
+HAVE_ENGINE=0
+"$XDPROXY" help 2>&1 | grep -q -- '--engine' && HAVE_ENGINE=1
+if [[ $HAVE_ENGINE == 0 ]]; then
+	NOTE[xdp-strparser]="this xdproxy has no --engine option (verdict engine only)"
+	if [[ " ${BENCH_ROWS:-} " != *" xdp-strparser "* ]]; then
+		sel=()
+		for row in "${ROWS[@]}"; do [[ $row == xdp-strparser ]] || sel+=("$row"); done
+		ROWS=("${sel[@]}")
+	fi
+fi
+
+bulk_addr() { [[ $1 == direct ]] && echo "$ORG_IP $IPERF_PORT" || echo "$PRX_IP $((PORT[$1] + 1))"; }
+http_addr() { [[ $1 == direct ]] && echo "$ORG_IP $HTTP_PORT" || echo "$PRX_IP $((PORT[$1] + 2))"; }
+
+# start_xdproxy ROW ENGINE SPLICE (ENGINE "" = the binary has only one)
+start_xdproxy() {
+	local row=$1 engine=$2 splice=$3 p=${PORT[$1]} i
+	local cfg="$TMP/$row.yaml" logf="$TMP/$row.log"
+	cat >"$cfg" <<-EOF
+	# generated by tools/bench.sh
+	global:
+	  log_level: info
+	  stats_interval: ${XDP_STATS}s
+	listeners:
+	  - name: bulk
+	    bind: $PRX_IP:$((p + 1))
+	    pool: iperf
+	    splice: $splice
+	    sndbuf: $SOCKBUF
+	    rcvbuf: $SOCKBUF
+	    ${BUDGET:+splice_budget: $BUDGET}
+	  - name: http
+	    bind: $PRX_IP:$((p + 2))
+	    pool: web
+	    splice: $splice
+	    sndbuf: $SOCKBUF
+	    rcvbuf: $SOCKBUF
+	pools:
+	  - name: iperf
+	    backends:
+	      - address: $ORG_IP:$IPERF_PORT
+	  - name: web
+	    backends:
+	      - address: $ORG_IP:$HTTP_PORT
+	EOF
+	bg "$NS_PRX" "$logf" "$XDPROXY" run -c "$cfg" ${engine:+--engine "$engine"} --log-level info
+	for ((i = 0; i < 200; i++)); do
+		if grep -q ' ready' "$logf" 2>/dev/null; then PID[$row]=$LASTPID; return 0; fi
+		kill -0 "$LASTPID" 2>/dev/null || break
+		sleep 0.05
+	done
+	NOTE[$row]="xdproxy did not start (see logs/$row.log)"
+	log "${NOTE[$row]}: $(tail -n 3 "$logf" 2>/dev/null | tr '\n' ' ')"
+	stop "$LASTPID"
+	return 1
+}
+
+# size_bytes 8M -> 8388608 (the xdproxy config syntax: K/M/G, 1024-based)
+size_bytes() {
+	awk -v s="$1" 'BEGIN { m = 1; u = toupper(substr(s, length(s)))
+		if (u == "K") m = 1024; else if (u == "M") m = 1048576; else if (u == "G") m = 1073741824
+		if (m > 1) s = substr(s, 1, length(s) - 1); printf "%d\n", s * m }'
+}
+
+# start_haproxy ROW SPLICE(0|1)
+start_haproxy() {
+	local row=$1 splice=$2 p=${PORT[$1]} buf
+	local cfg="$TMP/$row.cfg" logf="$TMP/$row.log"
+	buf=$(size_bytes "$SOCKBUF")
+	# Fair to a single-threaded xdproxy: one thread, the same socket buffers
+	# (HAProxy sets them with SO_SNDBUF/SO_RCVBUF, capped by net.core.*mem_max
+	# then doubled; xdproxy uses the *FORCE variants, which are not capped).
+	{
+		echo "# generated by tools/bench.sh"
+		echo "global"
+		echo "    nbthread 1"
+		echo "    maxconn 4096"
+		if [[ $buf -gt 0 ]]; then
+			echo "    tune.sndbuf.client $buf"
+			echo "    tune.sndbuf.server $buf"
+			echo "    tune.rcvbuf.client $buf"
+			echo "    tune.rcvbuf.server $buf"
+		fi
+		echo "defaults"
+		echo "    mode tcp"
+		echo "    timeout connect 2s"
+		echo "    timeout client 60s"
+		echo "    timeout server 60s"
+		[[ $splice == 1 ]] && echo "    option splice-auto"
+		echo "listen bulk"
+		echo "    bind $PRX_IP:$((p + 1))"
+		echo "    server origin $ORG_IP:$IPERF_PORT"
+		echo "listen http"
+		echo "    bind $PRX_IP:$((p + 2))"
+		echo "    server origin $ORG_IP:$HTTP_PORT"
+	} >"$cfg"
+	if ! haproxy -c -q -f "$cfg" >"$logf" 2>&1; then
+		NOTE[$row]="haproxy rejected its config (see logs/$row.log)"
+		log "${NOTE[$row]}"
+		return 1
+	fi
+	# -db: foreground, no daemon, no master; nothing written outside $TMP.
+	bg "$NS_PRX" "$logf" haproxy -db -f "$cfg"
+	if wait_listen "$NS_PRX" $PRX_IP $((p + 2)) 10; then
+		PID[$row]=$LASTPID
+		return 0
+	fi
+	NOTE[$row]="haproxy did not start (see logs/$row.log)"
+	log "${NOTE[$row]}"
+	stop "$LASTPID"
+	return 1
+}
+
+# ---------------------------------------------------------------- runs
+declare -A R=()		# "$row.$metric" -> space-separated per-run values
+add() { R[$1.$2]="${R[$1.$2]:-}${R[$1.$2]:+ }$3"; }
+RAW="$TMP/raw.txt"
+: >"$RAW"
+
+# bulk_run ROW DIR(fwd|rev) RUN
+bulk_run() {
+	local row=$1 dir=$2 run=$3 host port flag='' srv json
+	json="$TMP/iperf-$row-$dir-$run.json"
+	local m0 m1 p0=NA p1=NA pid=${PID[$row]:-} gbps bytes err ss_pid='' f0 a0 fpct
+	read -r host port < <(bulk_addr "$row")
+	[[ $dir == rev ]] && flag=-R
+	bg "$NS_ORG" "$TMP/iperf-server.log" timeout -k 2 $((SECS + 30)) \
+		iperf3 -s -1 -B $ORG_IP -p $IPERF_PORT
+	srv=$LASTPID
+	if ! wait_listen "$NS_ORG" $ORG_IP $IPERF_PORT 5; then
+		log "iperf3 server did not start"
+		stop "$srv"
+		add "$row" "$dir.gbps" NA
+		return
+	fi
+	# Socket buffers as the proxy sees them, half way through the first run.
+	if [[ $run == 1 && $row != direct ]]; then
+		(sleep "$(awk -v s="$SECS" 'BEGIN { print s / 2 }')"
+		 ip netns exec "$NS_PRX" ss -Htmn state established >"$TMP/ss-$row-$dir.txt" 2>&1) &
+		ss_pid=$!
+	fi
+	f0=$(foreign_ticks) a0=$(all_ticks)
+	m0=$(machine_ticks)
+	[[ -n $pid ]] && p0=$(proc_ticks "$pid")
+	timeout -k 2 $((SECS + 20)) ip netns exec "$NS_CLI" \
+		iperf3 -c "$host" -p "$port" -t "$SECS" -i 0 $flag -J --connect-timeout 3000 >"$json" 2>&1
+	m1=$(machine_ticks)
+	[[ -n $pid ]] && p1=$(proc_ticks "$pid")
+	fpct=$(foreign_pct "$f0" "$a0")
+	[[ -n $ss_pid ]] && wait "$ss_pid" 2>/dev/null
+	stop "$srv"
+	gbps=$(iperf_sum "$json" bits_per_second)
+	bytes=$(iperf_sum "$json" bytes)
+	[[ $gbps != NA ]] && gbps=$(awk -v b="$gbps" 'BEGIN { printf "%.3f\n", b / 1e9 }')
+	if [[ $gbps == NA || $bytes == NA ]]; then
+		gbps=NA bytes=NA
+		err=$(sed -n 's/.*"error":[ \t]*"\(.*\)".*/\1/p' "$json" | head -n1)
+		log "bulk $dir $row run $run failed: ${err:-$(tail -n1 "$json")}"
+	fi
+	local cpu_p=NA cpu_m
+	[[ -n $pid ]] && cpu_p=$(per_gb "$(tdiff "$p1" "$p0")" "$bytes")
+	cpu_m=$(per_gb $((m1 - m0)) "$bytes")
+	add "$row" "$dir.gbps" "$gbps"
+	add "$row" "$dir.bytes" "$bytes"
+	add "$row" "$dir.cpu_proc" "$cpu_p"
+	add "$row" "$dir.cpu_machine" "$cpu_m"
+	add "$row" "$dir.foreign" "$fpct"
+	printf 'bulk %s %-15s run %d: %7s Gbit/s bytes=%s proxy_ticks=%s machine_ticks=%s proxy_s/GB=%s machine_s/GB=%s foreign_cpu=%s%%%s\n' \
+		"$dir" "$row" "$run" "$gbps" "$bytes" \
+		"$(tdiff "$p1" "$p0")" $((m1 - m0)) "$cpu_p" "$cpu_m" "$fpct" "$(crowded "$fpct")" | tee -a "$RAW" >&2
+}
+
+# foreign_pct F0 A0: foreign CPU since the samples F0/A0, in % of the machine.
+foreign_pct() {
+	local f1 a1
+	f1=$(foreign_ticks) a1=$(all_ticks)
+	awk -v f="$((f1 - $1))" -v a="$((a1 - $2))" 'BEGIN { printf "%.1f\n", (a > 0 && f > 0 ? 100 * f / a : 0) }'
+}
+CROWDED=10	# % of the machine used by others above which a run is flagged
+crowded() { awk -v p="$1" -v c=$CROWDED 'BEGIN { if (p + 0 > c) printf " CROWDED" }'; }
+
+# to_ms "1.23ms" -> 1.230 ; wrk prints us, ms or s
+to_ms() {
+	awk -v v="$1" 'BEGIN { n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
+		if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000
+		printf "%.3f\n", n }'
+}
+
+# http_run ROW RUN
+http_run() {
+	local row=$1 run=$2 host port out rps p99 m0 m1 reqs errs f0 a0 fpct
+	out="$TMP/wrk-$row-$run.txt"
+	read -r host port < <(http_addr "$row")
+	f0=$(foreign_ticks) a0=$(all_ticks)
+	m0=$(machine_ticks)
+	# wrk wants one fd per connection plus slack: lift the limit for it.
+	# shellcheck disable=SC2016 # expanded by the inner bash
+	timeout -k 2 $((SECS + 20)) ip netns exec "$NS_CLI" bash -c \
+		'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec wrk "$@"' wrk \
+		-t1 -c50 -d"${SECS}s" --timeout 5s --latency "http://$host:$port/100b" >"$out" 2>&1
+	m1=$(machine_ticks)
+	fpct=$(foreign_pct "$f0" "$a0")
+	rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
+	p99=$(awk '/Latency Distribution/ { d = 1 } d && $1 == "99%" { print $2; exit }' "$out")
+	reqs=$(awk '/requests in/ { print $1; exit }' "$out")
+	errs=$(awk '/Socket errors|Non-2xx/ { printf "%s ", $0 }' "$out")
+	[[ -n $rps ]] || rps=NA
+	[[ -n $p99 ]] && p99=$(to_ms "$p99") || p99=NA
+	if [[ $rps == NA ]]; then
+		log "http $row run $run failed: $(tail -n1 "$out")"
+	elif grep -q 'Non-2xx' "$out"; then
+		# Errors answered fast are not a measurement of the path.
+		log "http $row run $run discarded: $errs"
+		rps=NA p99=NA
+	elif [[ -n $errs ]]; then
+		log "http $row run $run: $errs"
+	fi
+	local us_req=NA
+	[[ -n $reqs && $reqs -gt 0 ]] && us_req=$(awk -v t=$((m1 - m0)) -v n="$reqs" -v hz="$HZ" \
+		'BEGIN { printf "%.2f\n", t / hz * 1e6 / n }')
+	add "$row" rps "$rps"
+	add "$row" p99 "$p99"
+	add "$row" cpu_us_req "$us_req"
+	add "$row" http.foreign "$fpct"
+	printf 'http %-15s run %d: %9s req/s p99=%sms requests=%s machine_us/req=%s foreign_cpu=%s%%%s %s\n' \
+		"$row" "$run" "$rps" "$p99" "${reqs:-NA}" "$us_req" "$fpct" "$(crowded "$fpct")" "$errs" | tee -a "$RAW" >&2
+}
+
+# Machine CPU busy with nothing of ours running, in % of all CPUs: other load
+# on the box pollutes every number here, so say how much there was.
+idle_busy_pct() {
+	local a b
+	a=$(awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9; exit}' /proc/stat)
+	sleep 2
+	b=$(awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9; exit}' /proc/stat)
+	awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " ")
+		d = y[2] - x[2]; printf "%.1f\n", (d > 0 ? 100 * (y[1] - x[1]) / d : 0) }'
+}
+
+# ---------------------------------------------------------------- main
+NR=${#ROWS[@]}
+EST=$((NR * RUNS * (3 * SECS + 3) + 30))
+BENCH_TIMEOUT=${BENCH_TIMEOUT:-$((EST * 2 + 60 + ${BENCH_IDLE_WAIT:-30}))}
+# Watchdog: a hung step cannot keep the namespaces alive past the bound.
+( t=0; while kill -0 $$ 2>/dev/null; do
+	sleep 1; t=$((t + 1))
+	[[ $t -ge $BENCH_TIMEOUT ]] && { echo "bench: timeout after ${t}s" >&2; kill -TERM $$; break; }
+  done ) &
+WD_PID=$!
+
+log "$NR paths x $RUNS run(s) x ${SECS}s (bulk, reverse, http): about $((EST / 60 + 1)) min; bound ${BENCH_TIMEOUT}s"
+# Other load skews every number: give it a moment to finish.
+IDLE0=$(idle_busy_pct)
+for ((i = 2; i < ${BENCH_IDLE_WAIT:-30}; i += 2)); do
+	awk -v a="$IDLE0" 'BEGIN { exit !(a > 10) }' || break
+	[[ $i == 2 ]] && log "machine ${IDLE0}% busy before we start; waiting up to ${BENCH_IDLE_WAIT:-30}s for it to calm down"
+	IDLE0=$(idle_busy_pct)
+done
+# What is measured: the binary as it is now (others may rebuild it later).
+VERSION="$XDPROXY built $(date -u -r "$XDPROXY" +%Y-%m-%dT%H:%M:%SZ), tree $(git -C "$(dirname "$0")/.." describe --always --dirty 2>/dev/null || echo ?)"
+setup_net
+OUR_NS_INODES=$(stat -L -c %i "${NSES[@]/#//run/netns/}" | paste -sd' ' -)
+NETSET=$(net_settings)
+
+want() { [[ " ${ROWS[*]} " == *" $1 "* ]]; }
+if [[ $HAVE_ENGINE == 1 ]]; then
+	want xdp-verdict && start_xdproxy xdp-verdict verdict kernel
+	want xdp-strparser && start_xdproxy xdp-strparser strparser kernel
+	want xdp-user && start_xdproxy xdp-user verdict user
+else
+	want xdp-verdict && start_xdproxy xdp-verdict "" kernel
+	want xdp-user && start_xdproxy xdp-user "" user
+fi
+if ! command -v haproxy >/dev/null; then
+	NOTE[haproxy]="haproxy not installed" NOTE[haproxy-splice]="haproxy not installed"
+else
+	want haproxy && start_haproxy haproxy 0
+	if ! haproxy -vv 2>/dev/null | grep -q '+LINUX_SPLICE'; then
+		NOTE[haproxy-splice]="haproxy built without LINUX_SPLICE"
+	elif want haproxy-splice; then
+		start_haproxy haproxy-splice 1
+	fi
+fi
+HTTP_OK=1
+if ! command -v nginx >/dev/null || ! command -v wrk >/dev/null; then
+	HTTP_OK=0 HTTP_NOTE="nginx or wrk not installed"
+elif ! start_origin_http; then
+	HTTP_OK=0 HTTP_NOTE="nginx did not start (see logs/nginx/)"
+fi
+[[ $HTTP_OK == 1 ]] || log "small requests skipped: $HTTP_NOTE"
+
+# runnable ROW: direct always; a proxy row only if its proxy is up.
+runnable() { [[ $1 == direct || -n ${PID[$1]:-} ]]; }
+
+for ((run = 1; run <= RUNS; run++)); do
+	for row in "${ROWS[@]}"; do
+		runnable "$row" || continue
+		bulk_run "$row" fwd "$run"
+		bulk_run "$row" rev "$run"
+	done
+done
+if [[ $HTTP_OK == 1 ]]; then
+	for ((run = 1; run <= RUNS; run++)); do
+		for row in "${ROWS[@]}"; do
+			runnable "$row" && http_run "$row" "$run"
+		done
+	done
+fi
+IDLE1=$(idle_busy_pct)
+
+# Did the kernel rows actually splice? xdproxy logs its verdict counters on
+# exit: bytes redirected in the kernel against bytes passed up to userspace
+# (for the pair not armed yet, or flow-control credit used up).
+declare -A SPLICED=()
+for row in xdp-verdict xdp-strparser xdp-user; do
+	[[ -n ${PID[$row]:-} ]] || continue
+	stop "${PID[$row]}"
+	[[ $row == xdp-user ]] && continue
+	line=$(grep 'stats splice' "$TMP/$row.log" | tail -n1)
+	rb=$(sed -n 's/.* redirect_bytes=\([0-9]*\).*/\1/p' <<<"$line")
+	pb=$(sed -n 's/.* pass_bytes=\([0-9]*\).*/\1/p' <<<"$line")
+	if [[ -n $rb && -n $pb ]]; then
+		SPLICED[$row]="$(awk -v r="$rb" -v p="$pb" 'BEGIN { printf "%.0f%% of %.2f GB in the kernel", (r + p > 0 ? 100 * r / (r + p) : 0), (r + p) / 1e9 }')"
+		SPLICED[$row]+=" [${line#*stats splice }]"
+	else
+		SPLICED[$row]="no 'stats splice' line in logs/$row.log"
+	fi
+done
+for row in haproxy haproxy-splice; do [[ -n ${PID[$row]:-} ]] && stop "${PID[$row]}"; done
+
+# ---------------------------------------------------------------- report
+declare -A M=()		# "$row.$metric" -> median
+for row in "${ROWS[@]}"; do
+	for k in fwd.gbps rev.gbps fwd.cpu_proc rev.cpu_proc fwd.cpu_machine rev.cpu_machine rps p99 cpu_us_req; do
+		# shellcheck disable=SC2086
+		M[$row.$k]=$(median ${R[$row.$k]:-})
+	done
+	[[ $row == direct ]] && M[$row.fwd.cpu_proc]=- M[$row.rev.cpu_proc]=-
+done
+
+f() { # f VALUE DECIMALS -> formatted, "-" for NA
+	[[ $1 == NA || $1 == - || -z $1 ]] && { echo -; return; }
+	awk -v v="$1" -v d="$2" 'BEGIN { printf "%.*f\n", d, v }'
+}
+table() {
+	local row hap_g hap_r dir_g dir_r
+	hap_g=${M[haproxy.fwd.gbps]:-NA} hap_r=${M[haproxy.rps]:-NA}
+	dir_g=${M[direct.fwd.gbps]:-NA} dir_r=${M[direct.rps]:-NA}
+	printf '%-26s %7s %7s %8s %7s %11s %11s %6s %6s %6s %6s\n' \
+		"" "" "" "" "" "proxy-proc" "machine" "vs HAProxy" "" "vs direct" ""
+	printf '%-26s %7s %7s %8s %7s %11s %11s %6s %6s %6s %6s\n' \
+		path Gbit/s rev-Gb/s req/s p99-ms "s/GB f/r" "s/GB f/r" Gbit/s req/s Gbit/s req/s
+	printf '%s\n' "$(printf '%.0s-' {1..126})"
+	for row in "${ROWS[@]}"; do
+		printf '%-26s %7s %7s %8s %7s %11s %11s %6s %6s %6s %6s\n' "${LABEL[$row]}" \
+			"$(f "${M[$row.fwd.gbps]}" 2)" "$(f "${M[$row.rev.gbps]}" 2)" \
+			"$(f "${M[$row.rps]}" 0)" "$(f "${M[$row.p99]}" 2)" \
+			"$(f "${M[$row.fwd.cpu_proc]}" 2)/$(f "${M[$row.rev.cpu_proc]}" 2)" \
+			"$(f "${M[$row.fwd.cpu_machine]}" 2)/$(f "${M[$row.rev.cpu_machine]}" 2)" \
+			"$(f "$(ratio "${M[$row.fwd.gbps]}" "$hap_g")" 2)" "$(f "$(ratio "${M[$row.rps]}" "$hap_r")" 2)" \
+			"$(f "$(ratio "${M[$row.fwd.gbps]}" "$dir_g")" 2)" "$(f "$(ratio "${M[$row.rps]}" "$dir_r")" 2)"
+	done
+}
+
+{
+	echo "xdproxy benchmark  $(date -u +%Y-%m-%dT%H:%M:%SZ)  $(uname -r)  $(nproc) CPUs  xdproxy $VERSION"
+	echo "medians of $RUNS run(s) x ${SECS}s; iperf3 1 stream; wrk -t1 -c50 keep-alive, 100-byte file from nginx"
+	echo "socket buffers: $SOCKBUF for every proxy; haproxy nbthread 1; xdproxy single-threaded"
+	echo
+	table
+	echo
+	echo "Gbit/s      iperf3 client -> origin (receiver's count); rev-Gb/s: iperf3 -R, origin -> client"
+	echo "direct      client -> origin by plain kernel forwarding through the proxy namespace"
+	echo "            (same two veth hops as the proxied rows, no proxy)"
+	echo "proxy-proc  utime+stime of the proxy process per GB (1e9 bytes) moved, bulk fwd/rev."
+	echo "            Kernel splicing runs in softirq/kworkers and is NOT charged to the process:"
+	echo "            do not compare xdproxy kernel rows with HAProxy on this column."
+	echo "machine     busy CPU of the whole machine (/proc/stat, all cores) per GB, bulk fwd/rev:"
+	echo "            client + origin + proxy + kernel. The fair comparison; direct is the floor."
+	echo "vs HAProxy  ratio to the 'haproxy tcp' row (bulk fwd Gbit/s, req/s); vs direct likewise"
+	echo
+	echo "machine busy with nothing of ours running: ${IDLE0}% before, ${IDLE1}% after"
+	if awk -v a="$IDLE0" -v b="$IDLE1" 'BEGIN { exit !(a > 10 || b > 10) }'; then
+		echo "WARNING: other load on the machine during this run: every row is skewed, machine CPU most"
+	fi
+	# shellcheck disable=SC2086
+	crowd=$(for row in "${ROWS[@]}"; do printf '%s\n' ${R[$row.fwd.foreign]:-} ${R[$row.rev.foreign]:-} ${R[$row.http.foreign]:-}; done |
+		awk -v c=$CROWDED '/^[0-9.]+$/ { n++; if ($1 > c) k++; if ($1 > m) m = $1 } END { printf "%d of %d runs, worst %.0f%%", k, n, m }')
+	echo "runs where other processes used >${CROWDED}% of the machine: $crowd (marked CROWDED below)"
+	for row in "${ALL_ROWS[@]}"; do
+		[[ -n ${NOTE[$row]:-} ]] && echo "note: ${LABEL[$row]}: ${NOTE[$row]}"
+	done
+	[[ $HTTP_OK == 1 ]] || echo "note: small requests skipped: $HTTP_NOTE"
+	for row in xdp-verdict xdp-strparser xdp-user; do
+		[[ -n ${SPLICED[$row]:-} ]] && echo "spliced ${LABEL[$row]}: ${SPLICED[$row]}"
+	done
+	echo
+	echo "interfaces (veth defaults, identical for all rows):"
+	echo "$NETSET"
+	echo
+	echo "proxy-side sockets half way through run 1 (ss -tm; tb = send buffer, rb = receive buffer):"
+	for row in "${ROWS[@]}"; do
+		for dir in fwd rev; do
+			[[ -s $TMP/ss-$row-$dir.txt ]] || continue
+			echo "  $row $dir:"
+			# ss prints each socket's skmem on the line after its addresses.
+			awk '$1 ~ /^skmem:/ { m = $1
+				match(m, /rb[0-9]+/); rb = substr(m, RSTART + 2, RLENGTH - 2)
+				match(m, /tb[0-9]+/); tb = substr(m, RSTART + 2, RLENGTH - 2)
+				printf "    %-21s %-21s sendq=%-9s rb=%s tb=%s\n", a, b, q, rb, tb; next }
+				{ q = $2; a = $3; b = $4 }' \
+				"$TMP/ss-$row-$dir.txt" 2>/dev/null
+		done
+	done
+	echo
+	echo "raw runs:"
+	cat "$RAW"
+} >"$OUT/results.txt"
+
+# JSON by hand: numbers or null, no jq/python needed.
+jnum() { [[ $1 == NA || $1 == - || -z $1 ]] && echo null || echo "$1"; }
+jarr() { local v s=; for v in "$@"; do s+="${s:+, }$(jnum "$v")"; done; echo "[$s]"; }
+jstr() { local s=${1//\\/\\\\}; s=${s//\"/\\\"}; printf '"%s"' "$s"; }
+{
+	echo "{"
+	echo "  \"date\": $(jstr "$(date -u +%Y-%m-%dT%H:%M:%SZ)"),"
+	echo "  \"kernel\": $(jstr "$(uname -r)"), \"cpus\": $(nproc), \"xdproxy\": $(jstr "$VERSION"),"
+	echo "  \"runs\": $RUNS, \"seconds\": $SECS, \"sockbuf\": $(jstr "$SOCKBUF"),"
+	echo "  \"direct_path\": \"kernel forwarding through the proxy namespace\","
+	echo "  \"gb\": 1e9, \"idle_busy_pct\": [$IDLE0, $IDLE1],"
+	echo "  \"rows\": ["
+	n=0
+	for row in "${ROWS[@]}"; do
+		n=$((n + 1))
+		# shellcheck disable=SC2086
+		cat <<-EOF
+		    {
+		      "id": "$row", "label": $(jstr "${LABEL[$row]}"), "note": $( [[ -n ${NOTE[$row]:-} ]] && jstr "${NOTE[$row]}" || echo null),
+		      "bulk_gbps": $(jnum "${M[$row.fwd.gbps]}"), "bulk_gbps_runs": $(jarr ${R[$row.fwd.gbps]:-}),
+		      "bulk_rev_gbps": $(jnum "${M[$row.rev.gbps]}"), "bulk_rev_gbps_runs": $(jarr ${R[$row.rev.gbps]:-}),
+		      "bulk_bytes_runs": $(jarr ${R[$row.fwd.bytes]:-}), "bulk_rev_bytes_runs": $(jarr ${R[$row.rev.bytes]:-}),
+		      "proxy_cpu_s_per_gb": $(jnum "${M[$row.fwd.cpu_proc]}"), "proxy_cpu_s_per_gb_rev": $(jnum "${M[$row.rev.cpu_proc]}"),
+		      "machine_cpu_s_per_gb": $(jnum "${M[$row.fwd.cpu_machine]}"), "machine_cpu_s_per_gb_rev": $(jnum "${M[$row.rev.cpu_machine]}"),
+		      "http_rps": $(jnum "${M[$row.rps]}"), "http_rps_runs": $(jarr ${R[$row.rps]:-}),
+		      "http_p99_ms": $(jnum "${M[$row.p99]}"), "http_p99_ms_runs": $(jarr ${R[$row.p99]:-}),
+		      "http_machine_cpu_us_per_req": $(jnum "${M[$row.cpu_us_req]}"),
+		      "foreign_cpu_pct_runs": {"fwd": $(jarr ${R[$row.fwd.foreign]:-}), "rev": $(jarr ${R[$row.rev.foreign]:-}), "http": $(jarr ${R[$row.http.foreign]:-})},
+		      "ratio_haproxy": {"gbps": $(jnum "$(ratio "${M[$row.fwd.gbps]}" "${M[haproxy.fwd.gbps]:-NA}")"), "rps": $(jnum "$(ratio "${M[$row.rps]}" "${M[haproxy.rps]:-NA}")")},
+		      "ratio_direct": {"gbps": $(jnum "$(ratio "${M[$row.fwd.gbps]}" "${M[direct.fwd.gbps]:-NA}")"), "rps": $(jnum "$(ratio "${M[$row.rps]}" "${M[direct.rps]:-NA}")")},
+		      "splice_check": $( [[ -n ${SPLICED[$row]:-} ]] && jstr "${SPLICED[$row]}" || echo null)
+		    }$( [[ $n -lt $NR ]] && echo ,)
+		EOF
+	done
+	echo "  ]"
+	echo "}"
+} >"$OUT/results.json"
+
+echo
+sed -n '1,/^raw runs:/p' "$OUT/results.txt" | sed '$d'
+echo "results: $OUT/results.txt $OUT/results.json (logs: $OUT/logs/)"
