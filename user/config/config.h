@@ -19,7 +19,7 @@
  *       splice: kernel           # kernel (sockmap) | user (splice(2))
  *       sndbuf: 8M               # size: bytes, or K/M/G suffix (1024-based); 0 = kernel default
  *       rcvbuf: 8M
- *       splice_budget: 4M        # max bytes queued in the kernel per spliced direction
+ *       splice_budget: 64M       # max bytes queued in the kernel per spliced direction
  *       connect_timeout: 2s      # duration: ms, s, m suffix; plain number = seconds
  *       backlog: 1024
  *   pools:
@@ -91,7 +91,7 @@ struct cfg {
 /* Defaults, chosen by measurement (see docs/ARCHITECTURE.md). */
 #define CFG_DEF_SNDBUF		(8u << 20)
 #define CFG_DEF_RCVBUF		(8u << 20)
-#define CFG_DEF_SPLICE_BUDGET	(4u << 20)
+#define CFG_DEF_SPLICE_BUDGET	(64u << 20)
 #define CFG_DEF_CONNECT_MS	2000u
 #define CFG_DEF_BACKLOG		1024
 #define CFG_DEF_STATS_MS	1000u
