@@ -59,6 +59,17 @@ sockhash_entries() {
 	bpftool map dump id "$id" 2>/dev/null | grep -c '^key' || true
 }
 
+# proxy_counter NAME VAR: the proxy's totals counter NAME, via a SIGUSR1 dump.
+proxy_counter() {
+	local n=$(grep -c 'stats accepted' "$T_TMP/proxy.log") i
+	kill -USR1 "$PROXY_PID"
+	for ((i = 0; i < 50; i++)); do
+		(($(grep -c 'stats accepted' "$T_TMP/proxy.log") > n)) && break
+		sleep 0.05
+	done
+	printf -v "$2" '%s' "$(grep 'stats accepted' "$T_TMP/proxy.log" | tail -1 | sed -n "s/.* $1=\([0-9]*\).*/\1/p")"
+}
+
 mem_used_kb() {
 	awk '/^MemTotal:/ {t=$2} /^MemAvailable:/ {a=$2} END {print t-a}' /proc/meminfo
 }
@@ -88,6 +99,21 @@ run_mode() {
 	out=$(client -c 127.0.0.1:9000 --conns 1000 --parallel 1000 --send 1000 --seed 4 \
 		--expect 2000 --expect-seed 3 --timeout 120)
 	check "$mode: 1000 concurrent connections all correct" grep -q '^ok conns=1000' <<<"$out" || echo "$out"
+
+	# 3b. 1,000 concurrent connections that live long enough to be armed
+	#     (sending takes 100 ms): the same must hold on the kernel path.
+	stop_server
+	server 9101 --after-eof --send 2000 --seed 3 --expect 1000 --expect-seed 4
+	local fb0 fb1 sp0 sp1
+	proxy_counter fallback fb0
+	out=$(client -c 127.0.0.1:9000 --conns 1000 --parallel 1000 --send 1000 --rate 10K --seed 4 \
+		--expect 2000 --expect-seed 3 --timeout 120)
+	check "$mode: 1000 concurrent armed connections all correct" grep -q '^ok conns=1000' <<<"$out" || echo "$out"
+	proxy_counter fallback fb1
+	if [[ $mode == kernel ]]; then
+		check "$mode: ... and spliced in the kernel ($((fb1 - fb0)) fell back to userspace)" \
+			test $((fb1 - fb0)) -lt 50
+	fi
 
 	# 4. Half-close: the client shuts its write side, still gets the whole answer.
 	stop_server

@@ -58,6 +58,8 @@ struct run_ctx {
 	struct ev_timer *stats_timer;
 };
 
+static void log_stats(struct run_ctx *rc);
+
 static void signal_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 {
 	struct run_ctx *rc = arg;
@@ -67,9 +69,11 @@ static void signal_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 	if (read(fd, &si, sizeof(si)) != sizeof(si))
 		return;
 	if (si.ssi_signo == SIGUSR1) {
-		/* Operators' and tests' view of every session's state. */
-		if (rc->proxy)
+		/* Operators' and tests' view of the counters and every session. */
+		if (rc->proxy) {
+			log_stats(rc);
 			tp_proxy_dump(rc->proxy, stderr);
+		}
 		return;
 	}
 	pr_info("signal %u: shutting down", si.ssi_signo);
