@@ -54,7 +54,7 @@ static int setup(void **state)
 
 	if (!f)
 		return -1;
-	f->ctl = splice_ctl_open(64);
+	f->ctl = splice_ctl_open(64, NULL);
 	if (!f->ctl) {
 		free(f);
 		return -1;

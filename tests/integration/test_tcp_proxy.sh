@@ -83,6 +83,13 @@ run_mode() {
 	fi
 	local fd0
 	fd0=$(fd_count "$PROXY_PID")
+	if [[ $mode == kernel ]]; then
+		# Pinned in the proxy's own mount namespace ('ip netns exec' gave it
+		# a fresh /sys, where xdproxy mounted bpffs itself).
+		out=$(nsenter -t "$PROXY_PID" -m bpftool map lookup pinned /sys/fs/bpf/xdproxy/splice_dirs key 0 0 0 0 2>&1)
+		check "$mode: splice_dirs pinned with BTF (bpftool shows named fields)" \
+			grep -q '"fwd_bytes"' <<<"$out" || echo "$out"
+	fi
 
 	# 1. 100 MiB each way at once, content verified at both ends.
 	out=$(client -c 127.0.0.1:9000 --send 100M --seed 8 --expect 100M --expect-seed 7 --timeout 120)

@@ -4,12 +4,15 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "bpfctl/bpffs.h"
 #include "sk_splice.skel.h"
 #include "util/log.h"
 
@@ -28,6 +31,7 @@ struct splice_ctl {
 	/* Injector: inj_tx -> inj_rx (AF_UNIX), inj_rx spliced at slot inj_slot. */
 	int inj_tx, inj_rx;
 	uint32_t inj_slot;
+	bool pinned;
 };
 
 static int rb_cb(void *ctx, void *data, size_t len)
@@ -110,7 +114,32 @@ ssize_t splice_ctl_inject(struct splice_ctl *ctl, uint32_t dst_slot, const void 
 	return n;
 }
 
-struct splice_ctl *splice_ctl_open(uint32_t max_conns)
+/* Pin what operators read; failure only costs them bpftool access. */
+static void splice_pin(struct splice_ctl *ctl, const char *dir)
+{
+	char a[512], b[512];
+	int err;
+
+	err = bpffs_prepare(dir);
+	if (!err) {
+		snprintf(a, sizeof(a), "%s/splice_dirs", dir);
+		snprintf(b, sizeof(b), "%s/splice_stats", dir);
+		err = bpf_map__pin(ctl->skel->maps.splice_dirs, a);
+		if (!err) {
+			err = bpf_map__pin(ctl->skel->maps.splice_stats, b);
+			if (err)
+				bpf_map__unpin(ctl->skel->maps.splice_dirs, NULL);
+		}
+	}
+	if (err) {
+		pr_warn("splice: maps not pinned under %s: %s", dir, strerror(-err));
+		return;
+	}
+	ctl->pinned = true;
+	pr_debug("splice: maps pinned under %s", dir);
+}
+
+struct splice_ctl *splice_ctl_open(uint32_t max_conns, const char *pin_dir)
 {
 	struct splice_ctl *ctl;
 	long page = sysconf(_SC_PAGESIZE);
@@ -184,6 +213,8 @@ struct splice_ctl *splice_ctl_open(uint32_t max_conns)
 		pr_err("splice: cannot set up the injector socket: %s", strerror(-err));
 		goto err_rb;
 	}
+	if (pin_dir)
+		splice_pin(ctl, pin_dir);
 	pr_debug("splice: loaded, %u slots", ctl->slots);
 	return ctl;
 
@@ -203,6 +234,10 @@ void splice_ctl_close(struct splice_ctl *ctl)
 {
 	if (!ctl)
 		return;
+	if (ctl->pinned) {
+		bpf_map__unpin(ctl->skel->maps.splice_dirs, NULL);
+		bpf_map__unpin(ctl->skel->maps.splice_stats, NULL);
+	}
 	ring_buffer__free(ctl->rb);
 	if (ctl->inj_tx >= 0)
 		close(ctl->inj_tx);

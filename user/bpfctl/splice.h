@@ -19,9 +19,13 @@ typedef int (*splice_event_fn)(void *arg, const struct splice_event *ev);
  * Load and attach the splice program (stream verdict only: see
  * docs/ARCHITECTURE.md on why not strparser) for up to max_conns connections.
  * Returns NULL with errno set (EPERM without privileges, EOPNOTSUPP when the
- * kernel lacks sockmap) and a log line saying which.
+ * kernel lacks sockmap) and a log line saying which. With pin_dir, the
+ * per-direction state and the verdict counters are pinned there as
+ * splice_dirs and splice_stats for bpftool (BTF shows named fields) and
+ * unpinned by splice_ctl_close; a pin that cannot be made (another xdproxy
+ * holds it) is a warning, not an error.
  */
-struct splice_ctl *splice_ctl_open(uint32_t max_conns);
+struct splice_ctl *splice_ctl_open(uint32_t max_conns, const char *pin_dir);
 /* Accepts NULL. */
 void splice_ctl_close(struct splice_ctl *ctl);
 

@@ -923,7 +923,7 @@ struct tp_proxy *tp_proxy_new(struct ev_loop *loop, const struct cfg *cfg)
 	if (need_kernel) {
 		uint32_t pairs = cfg->max_conns;
 
-		p->splice = splice_ctl_open(pairs);
+		p->splice = splice_ctl_open(pairs, cfg->pin_path);
 		if (!p->splice) {
 			err = -errno;
 			pr_err("kernel splice unavailable (%s); use 'splice: user' or run as root",
