@@ -130,5 +130,6 @@ format:
 clean:
 	$(Q)rm -rf $(BUILD)
 
-# Keep skeletons and BPF objects: they are inputs of other rules.
-.SECONDARY: $(BPF_OBJS) $(SKELS)
+# Keep every intermediate (skeletons, BPF and ASan objects): without this
+# make deletes them after each build and rebuilds them the next time.
+.SECONDARY:
