@@ -219,16 +219,16 @@ setup_net() {
 		ip -n "$ns" link set lo up
 	done
 	# Created inside the namespaces, never in the root one.
-	ip -n "$NS_CLI" link add eth0 type veth peer name cli0 netns "$NS_PRX" || die "veth cli"
-	ip -n "$NS_ORG" link add eth0 type veth peer name org0 netns "$NS_PRX" || die "veth org"
-	ip -n "$NS_CLI" addr add $CLI_IP/24 dev eth0
+	ip -n "$NS_CLI" link add prx0 type veth peer name cli0 netns "$NS_PRX" || die "veth cli"
+	ip -n "$NS_ORG" link add prx0 type veth peer name org0 netns "$NS_PRX" || die "veth org"
+	ip -n "$NS_CLI" addr add $CLI_IP/24 dev prx0
 	ip -n "$NS_PRX" addr add $PRX_IP/24 dev cli0
 	ip -n "$NS_PRX" addr add $PRX_OIP/24 dev org0
-	ip -n "$NS_ORG" addr add $ORG_IP/24 dev eth0
-	ip -n "$NS_CLI" link set eth0 up
+	ip -n "$NS_ORG" addr add $ORG_IP/24 dev prx0
+	ip -n "$NS_CLI" link set prx0 up
 	ip -n "$NS_PRX" link set cli0 up
 	ip -n "$NS_PRX" link set org0 up
-	ip -n "$NS_ORG" link set eth0 up
+	ip -n "$NS_ORG" link set prx0 up
 	ip -n "$NS_CLI" route add 198.18.3.0/24 via $PRX_IP || die "route cli"
 	ip -n "$NS_ORG" route add 198.18.1.0/24 via $PRX_OIP || die "route org"
 	ip netns exec "$NS_PRX" sysctl -qw net.ipv4.ip_forward=1 || die "ip_forward in $NS_PRX"
@@ -238,7 +238,7 @@ setup_net() {
 # them, since GRO/TSO decide bulk throughput on veth.
 net_settings() {
 	local ns dev
-	for ns_dev in "$NS_CLI:eth0" "$NS_PRX:cli0" "$NS_PRX:org0" "$NS_ORG:eth0"; do
+	for ns_dev in "$NS_CLI:prx0" "$NS_PRX:cli0" "$NS_PRX:org0" "$NS_ORG:prx0"; do
 		ns=${ns_dev%%:*} dev=${ns_dev#*:}
 		printf '  %-12s mtu %s ' "${ns#"$NSP"-}/$dev" \
 			"$(ip -n "$ns" -o link show "$dev" | sed -n 's/.* mtu \([0-9]*\).*/\1/p')"
