@@ -151,13 +151,13 @@ run_mode() {
 	stop_server
 	server 9101 --after-eof --send 8M --seed 5 --expect 1M --expect-seed 6
 	out=$(client -c 127.0.0.1:9000 --send 1M --seed 6 --expect 8M --expect-seed 5 --timeout 60)
-	check "$mode: half-close, response after client FIN arrives whole" grep -q '^ok' <<<"$out" || echo "$out"
+	check_transfer "$mode: half-close, response after client FIN arrives whole" "$out"
 	stop_server
 
 	# 5. Server speaks first, before the pair is armed; client sends at once.
 	server 9101 --banner --send 4M --seed 9 --expect 4M --expect-seed 10
 	out=$(client -c 127.0.0.1:9000 --send 4M --seed 10 --expect-banner --expect 4M --expect-seed 9 --timeout 60 2>&1)
-	check "$mode: server-first banner and early client data intact" grep -q '^ok' <<<"$out" || echo "$out"
+	check_transfer "$mode: server-first banner and early client data intact" "$out"
 	stop_server
 
 	# 6. Backend dies mid-stream (RST): the client sees the close promptly.
