@@ -40,7 +40,4 @@ int sock_tcp_written(int fd, uint64_t *out);
 /* Abort with RST: SO_LINGER {1, 0} then close. */
 void sock_close_rst(int fd);
 
-/* "1.2.3.4:80" / "[::1]:80" into buf; returns buf. */
-const char *sock_addr_str(const struct sockaddr_storage *ss, char *buf, size_t len);
-
 #endif

@@ -7,16 +7,17 @@
  *              listeners and as the fallback when a socket cannot enter the
  *              sockhash (KERNEL-NOTES sockmap 8).
  *   H_RELAY    kernel listener, userspace moves the bytes that the verdict
- *              passed (before arming, after credit ran out, around EOF)
- *              with recv()/send(): sockhash sockets must be read with
- *              recv() so the verdict sees queued data first.
+ *              passed (before arming, after credit ran out, around EOF):
+ *              recv(MSG_PEEK) on src (sockhash sockets must be read with
+ *              recv() so the verdict sees queued data first), send() on
+ *              the injector into dst's psock queue, then recv() to consume.
  *   H_SPLICED  the verdict redirects every skb to the peer; userspace only
  *              watches EPOLLRDHUP and refreshes flow-control credit.
  *
  * While a half relays it holds one 'hold token' in its direction's pending
- * count, so the verdict cannot redirect behind bytes userspace still has to
- * write; it only writes when everything redirected before is in the peer's
- * TCP queue (backlog == 0), so the byte order is kept across mode changes.
+ * count, so the verdict cannot redirect ahead of bytes userspace still has
+ * to inject; injected bytes queue behind everything redirected before, so
+ * the byte order is kept across mode changes.
  */
 #include "proxy/tcp.h"
 
@@ -32,7 +33,7 @@
 #include "net/sock.h"
 #include "util/log.h"
 
-#define TP_RELAY_BUF	(256u << 10)
+#define TP_PEEK_MIN	(256u << 10)	/* smallest relay peek buffer */
 #define TP_PIPE_SIZE	(1u << 20)
 #define TP_ACCEPT_BATCH	64
 #define TP_POLL_MS	2	/* backlog / EOF re-check while relaying */
@@ -593,8 +594,8 @@ static size_t tp_peek_cap(const struct cfg_listener *lc)
 	/* The kernel doubles SO_RCVBUF; the default tcp_rmem max is 6 MiB. */
 	uint64_t cap = lc->rcvbuf ? 2 * lc->rcvbuf : (6u << 20);
 
-	if (cap < TP_RELAY_BUF)
-		cap = TP_RELAY_BUF;
+	if (cap < TP_PEEK_MIN)
+		cap = TP_PEEK_MIN;
 	if (cap > (32u << 20))
 		cap = 32u << 20;
 	return (size_t)cap;
