@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * ABI of the XDP L4 load balancer, shared by bpf/xdp_lb.bpf.c,
+ * bpf/tc_decap.bpf.c, user/bpfctl/lb.c and user/route/maglev.c.
+ * Fixed-width types and explicit padding only; every struct's size is
+ * asserted so the two sides cannot drift.
+ *
+ * Addresses are __be32[4]: an IPv4 address sits in [0] with [1..3] zero.
+ * Ports are in network order. Families are LB_AF_V4 / LB_AF_V6 (not AF_*,
+ * which BPF programs do not have).
+ *
+ * Backends ("reals", after Katran) have ids 1..LB_MAX_REALS-1; id 0 means
+ * "none" everywhere, so an all-zero Maglev slot can never forward.
+ *
+ * Maps of bpf/xdp_lb.bpf.c (pinned by user/bpfctl/lb.c under pin_path):
+ *   lb_vips       HASH lb_vip_key -> lb_vip (services and address-only entries)
+ *   lb_rings      ARRAY_OF_MAPS [LB_MAX_VIPS] of ARRAY __u32 (BPF_F_INNER_MAP):
+ *                 [0] = table size M, [1..M] = real ids. Each VIP's table is a
+ *                 map of its own, built whole and swapped in with one update of
+ *                 lb_rings, so the datapath never sees a half-written table.
+ *   lb_reals      ARRAY [LB_MAX_REALS] -> lb_real
+ *   lb_conns      LRU_HASH (BPF_F_NO_COMMON_LRU: per-CPU LRU lists, one table)
+ *                 lb_flow -> lb_conn
+ *   lb_nat_rev    LRU_HASH lb_flow (reply as received) -> lb_nat
+ *   lb_stats      PERCPU_ARRAY [LB_STAT_MAX] __u64
+ *   lb_drops      PERCPU_ARRAY [LB_DROP_MAX] __u64
+ *   lb_vip_stats  PERCPU_ARRAY [LB_MAX_VIPS] lb_counter
+ *   lb_real_stats PERCPU_ARRAY [LB_MAX_REALS] lb_counter
+ * and of bpf/tc_decap.bpf.c:
+ *   decap_stats   PERCPU_ARRAY [LB_DECAP_MAX] __u64
+ */
+#ifndef XDPROXY_LB_H
+#define XDPROXY_LB_H
+
+#include <linux/types.h>
+#ifndef __BPF__
+#include <assert.h>
+#define LB_STATIC_ASSERT(c, m) static_assert(c, m)
+#else
+#define LB_STATIC_ASSERT(c, m) _Static_assert(c, m)
+#endif
+
+#define LB_AF_V4 4
+#define LB_AF_V6 6
+
+#define LB_MAX_VIPS	   512	/* VIP ids 0..LB_MAX_VIPS-1 (address-only entries included) */
+#define LB_MAX_REALS	   4096 /* real ids 1..LB_MAX_REALS-1 */
+#define LB_RING_DEFAULT	   65537 /* Maglev table size: prime */
+#define LB_RING_MAX	   1048573 /* largest prime table size accepted */
+#define LB_MAX_CONNS	   (1u << 20) /* connection table entries */
+#define LB_MAX_NAT	   (1u << 20) /* NAT reverse entries */
+#define LB_NAT_PORT_MIN	   1024 /* source ports the LB picks for full NAT */
+#define LB_NAT_PORT_MAX	   65535
+#define LB_NAT_PORT_TRIES  4 /* probes for a free port before dropping */
+
+/* Forwarding mode of a VIP. */
+enum lb_mode {
+	LB_MODE_DSR_L2 = 1, /* rewrite destination MAC; backend holds the VIP on lo */
+	LB_MODE_IPIP = 2,   /* encapsulate in IPv4 (proto 4) / IPv6 (nexthdr 41) */
+	LB_MODE_NAT = 3,    /* DNAT to the real, SNAT to lb_vip.src and an LB-chosen port */
+};
+
+/* lb_vip.flags */
+#define LB_VIP_F_ADDR (1u << 0) /* address-only entry (port 0, proto 0): ICMP echo, frag checks */
+
+/*
+ * lb_vips key. For every VIP the controller also inserts an address-only
+ * key {addr, 0, 0, family} flagged LB_VIP_F_ADDR, so the datapath can tell
+ * "to a VIP address" (answer ICMP echo, drop fragments and IPv4 options)
+ * from "to a VIP service".
+ */
+struct lb_vip_key {
+	__be32 addr[4];
+	__be16 port;
+	__u8 proto; /* IPPROTO_TCP, IPPROTO_UDP; 0 for address-only */
+	__u8 family;
+};
+
+struct lb_vip {
+	__u32 id;      /* index into lb_rings and lb_vip_stats */
+	__u32 flags;   /* LB_VIP_F_* */
+	__u8 mode;     /* enum lb_mode */
+	__u8 _pad[7];
+	__be32 src[4]; /* the LB's address toward reals: IPIP outer source, NAT source */
+};
+
+/* lb_real.flags */
+#define LB_REAL_F_ACTIVE   (1u << 0) /* slot in use; connections to it stay valid */
+#define LB_REAL_F_DRAINING (1u << 1) /* out of every Maglev table; existing flows stay */
+
+/*
+ * A backend. Removing one clears ACTIVE and bumps gen, so connection
+ * entries that still name it (by id and gen) are re-hashed; draining only
+ * takes it out of the Maglev tables, so its connections keep going.
+ *
+ * Next hop: when ifindex != 0 the controller has resolved the neighbour
+ * and the datapath uses dmac/smac/ifindex as they are; otherwise it asks
+ * bpf_fib_lookup() for every packet.
+ */
+struct lb_real {
+	__be32 addr[4];
+	__be16 port;  /* NAT: backend port (0: the VIP's port) */
+	__u8 family;
+	__u8 flags;   /* LB_REAL_F_* */
+	__u32 gen;
+	__u32 ifindex; /* cached next hop, 0 = use bpf_fib_lookup() */
+	__u8 dmac[6];
+	__u8 smac[6];
+};
+
+/* A flow as the LB sees it; key of lb_conns and lb_nat_rev. */
+struct lb_flow {
+	__be32 src[4];
+	__be32 dst[4];
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 family;
+	__u8 _pad[2];
+};
+
+/* lb_conns value: which real a flow is pinned to. */
+struct lb_conn {
+	__u32 real;
+	__u32 gen;     /* lb_real.gen when pinned; a mismatch means "re-hash" */
+	__be16 nat_port; /* NAT mode: the source port chosen for this flow */
+	__u8 _pad[6];
+};
+
+/*
+ * lb_nat_rev value: for a reply {real:port -> lb src:nat_port}, the
+ * original flow {client:port -> vip:port} to restore.
+ */
+struct lb_nat {
+	struct lb_flow orig;
+	__u32 real;
+	__u32 _pad;
+};
+
+/* lb_vip_stats / lb_real_stats value (per CPU). */
+struct lb_counter {
+	__u64 packets;
+	__u64 bytes;
+};
+
+/* What the program did, counted per CPU in lb_stats (xdproxy stats). */
+enum lb_stat {
+	LB_STAT_PASS = 0,      /* not for a VIP: XDP_PASS */
+	LB_STAT_TX,	       /* forwarded out of the ingress interface */
+	LB_STAT_REDIRECT,      /* forwarded to another interface */
+	LB_STAT_FIB_PASS,      /* rewritten, next hop unresolved: left to the kernel */
+	LB_STAT_CONN_HIT,      /* flow found in lb_conns */
+	LB_STAT_CONN_NEW,      /* flow hashed by Maglev and pinned */
+	LB_STAT_CONN_REHASH,   /* pinned real was removed: hashed again */
+	LB_STAT_ICMP_ECHO,     /* echo request to a VIP address answered */
+	LB_STAT_NAT_REPLY,     /* reply translated back to the client */
+	LB_STAT_MAX,
+};
+
+/* Why a packet was dropped, counted per CPU in lb_drops. */
+enum lb_drop {
+	LB_DROP_TRUNCATED = 0, /* header shorter than its fixed part */
+	LB_DROP_BAD_IHL,       /* IPv4 IHL < 5 or beyond the packet */
+	LB_DROP_IP_OPTIONS,    /* IPv4 options to a VIP address */
+	LB_DROP_FRAGMENT,      /* fragment to a VIP address (clamp MSS instead) */
+	LB_DROP_IPV6_EXT,      /* IPv6 extension header to a VIP address */
+	LB_DROP_NO_BACKEND,    /* VIP without a table or with an empty slot */
+	LB_DROP_NO_NEIGH,      /* DSR L2 next hop unresolved */
+	LB_DROP_FIB,	       /* no route to the real */
+	LB_DROP_NAT_PORTS,     /* no free NAT port after LB_NAT_PORT_TRIES probes */
+	LB_DROP_ADJUST,	       /* bpf_xdp_adjust_head failed (IPIP) */
+	LB_DROP_BAD_FAMILY,    /* VIP and real of different families */
+	LB_DROP_MAX,
+};
+
+/* Drop reasons of bpf/tc_decap.bpf.c, counted per CPU in decap_drops. */
+enum lb_decap_stat {
+	LB_DECAP_OK = 0,   /* outer header removed */
+	LB_DECAP_PASS,	   /* not encapsulated: left alone */
+	LB_DECAP_TRUNCATED, /* inner header shorter than its fixed part: dropped */
+	LB_DECAP_FAILED,   /* bpf_skb_adjust_room failed: dropped */
+	LB_DECAP_MAX,
+};
+
+LB_STATIC_ASSERT(sizeof(struct lb_vip_key) == 20, "lb_vip_key ABI");
+LB_STATIC_ASSERT(sizeof(struct lb_vip) == 32, "lb_vip ABI");
+LB_STATIC_ASSERT(sizeof(struct lb_real) == 40, "lb_real ABI");
+LB_STATIC_ASSERT(sizeof(struct lb_flow) == 40, "lb_flow ABI");
+LB_STATIC_ASSERT(sizeof(struct lb_conn) == 16, "lb_conn ABI");
+LB_STATIC_ASSERT(sizeof(struct lb_nat) == 48, "lb_nat ABI");
+LB_STATIC_ASSERT(sizeof(struct lb_counter) == 16, "lb_counter ABI");
+
+/*
+ * Flow hash that picks the Maglev slot: Bob Jenkins' lookup3 final mix over
+ * the 5-tuple. Shared so that userspace tests measure the spread of the
+ * very function the datapath uses.
+ */
+static inline __u32 lb_rol32(__u32 w, unsigned int s)
+{
+	return (w << s) | (w >> (32 - s));
+}
+
+#define LB_JHASH_INIT 0xdeadbeefu
+
+/* clang-format off */
+static inline void lb_jmix(__u32 *a, __u32 *b, __u32 *c)
+{
+	*a -= *c; *a ^= lb_rol32(*c, 4);  *c += *b;
+	*b -= *a; *b ^= lb_rol32(*a, 6);  *a += *c;
+	*c -= *b; *c ^= lb_rol32(*b, 8);  *b += *a;
+	*a -= *c; *a ^= lb_rol32(*c, 16); *c += *b;
+	*b -= *a; *b ^= lb_rol32(*a, 19); *a += *c;
+	*c -= *b; *c ^= lb_rol32(*b, 4);  *b += *a;
+}
+
+static inline void lb_jfinal(__u32 *a, __u32 *b, __u32 *c)
+{
+	*c ^= *b; *c -= lb_rol32(*b, 14);
+	*a ^= *c; *a -= lb_rol32(*c, 11);
+	*b ^= *a; *b -= lb_rol32(*a, 25);
+	*c ^= *b; *c -= lb_rol32(*b, 16);
+	*a ^= *c; *a -= lb_rol32(*c, 4);
+	*b ^= *a; *b -= lb_rol32(*a, 14);
+	*c ^= *b; *c -= lb_rol32(*b, 24);
+}
+
+/* clang-format on */
+
+static inline __u32 lb_flow_hash(const struct lb_flow *f)
+{
+	__u32 ports = ((__u32)f->sport << 16) | f->dport;
+	__u32 a, b, c;
+
+	a = b = c = LB_JHASH_INIT + f->proto;
+	if (f->family == LB_AF_V4) {
+		a += f->src[0];
+		b += f->dst[0];
+		c += ports;
+		lb_jfinal(&a, &b, &c);
+		return c;
+	}
+	a += f->src[0];
+	b += f->src[1];
+	c += f->src[2];
+	lb_jmix(&a, &b, &c);
+	a += f->src[3];
+	b += f->dst[0];
+	c += f->dst[1];
+	lb_jmix(&a, &b, &c);
+	a += f->dst[2];
+	b += f->dst[3];
+	c += ports;
+	lb_jfinal(&a, &b, &c);
+	return c;
+}
+
+#endif
