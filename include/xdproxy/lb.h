@@ -43,15 +43,15 @@
 #define LB_AF_V4 4
 #define LB_AF_V6 6
 
-#define LB_MAX_VIPS	   512	/* VIP ids 0..LB_MAX_VIPS-1 (address-only entries included) */
-#define LB_MAX_REALS	   4096 /* real ids 1..LB_MAX_REALS-1 */
-#define LB_RING_DEFAULT	   65537 /* Maglev table size: prime */
-#define LB_RING_MAX	   1048573 /* largest prime table size accepted */
-#define LB_MAX_CONNS	   (1u << 20) /* connection table entries */
-#define LB_MAX_NAT	   (1u << 20) /* NAT reverse entries */
-#define LB_NAT_PORT_MIN	   1024 /* source ports the LB picks for full NAT */
-#define LB_NAT_PORT_MAX	   65535
-#define LB_NAT_PORT_TRIES  4 /* probes for a free port before dropping */
+#define LB_MAX_VIPS	  512	     /* VIP ids 0..LB_MAX_VIPS-1 (address-only entries included) */
+#define LB_MAX_REALS	  4096	     /* real ids 1..LB_MAX_REALS-1 */
+#define LB_RING_DEFAULT	  65537	     /* Maglev table size: prime */
+#define LB_RING_MAX	  1048573    /* largest prime table size accepted */
+#define LB_MAX_CONNS	  (1u << 20) /* connection table entries */
+#define LB_MAX_NAT	  (1u << 20) /* NAT reverse entries */
+#define LB_NAT_PORT_MIN	  1024	     /* source ports the LB picks for full NAT */
+#define LB_NAT_PORT_MAX	  65535
+#define LB_NAT_PORT_TRIES 4 /* probes for a free port before dropping */
 
 /* Forwarding mode of a VIP. */
 enum lb_mode {
@@ -77,9 +77,9 @@ struct lb_vip_key {
 };
 
 struct lb_vip {
-	__u32 id;      /* index into lb_rings and lb_vip_stats */
-	__u32 flags;   /* LB_VIP_F_* */
-	__u8 mode;     /* enum lb_mode */
+	__u32 id;    /* index into lb_rings and lb_vip_stats */
+	__u32 flags; /* LB_VIP_F_* */
+	__u8 mode;   /* enum lb_mode */
 	__u8 _pad[7];
 	__be32 src[4]; /* the LB's address toward reals: IPIP outer source, NAT source */
 };
@@ -99,9 +99,9 @@ struct lb_vip {
  */
 struct lb_real {
 	__be32 addr[4];
-	__be16 port;  /* NAT: backend port (0: the VIP's port) */
+	__be16 port; /* NAT: backend port (0: the VIP's port) */
 	__u8 family;
-	__u8 flags;   /* LB_REAL_F_* */
+	__u8 flags; /* LB_REAL_F_* */
 	__u32 gen;
 	__u32 ifindex; /* cached next hop, 0 = use bpf_fib_lookup() */
 	__u8 dmac[6];
@@ -122,7 +122,7 @@ struct lb_flow {
 /* lb_conns value: which real a flow is pinned to. */
 struct lb_conn {
 	__u32 real;
-	__u32 gen;     /* lb_real.gen when pinned; a mismatch means "re-hash" */
+	__u32 gen;	 /* lb_real.gen when pinned; a mismatch means "re-hash" */
 	__be16 nat_port; /* NAT mode: the source port chosen for this flow */
 	__u8 _pad[6];
 };
@@ -145,15 +145,15 @@ struct lb_counter {
 
 /* What the program did, counted per CPU in lb_stats (xdproxy stats). */
 enum lb_stat {
-	LB_STAT_PASS = 0,      /* not for a VIP: XDP_PASS */
-	LB_STAT_TX,	       /* forwarded out of the ingress interface */
-	LB_STAT_REDIRECT,      /* forwarded to another interface */
-	LB_STAT_FIB_PASS,      /* rewritten, next hop unresolved: left to the kernel */
-	LB_STAT_CONN_HIT,      /* flow found in lb_conns */
-	LB_STAT_CONN_NEW,      /* flow hashed by Maglev and pinned */
-	LB_STAT_CONN_REHASH,   /* pinned real was removed: hashed again */
-	LB_STAT_ICMP_ECHO,     /* echo request to a VIP address answered */
-	LB_STAT_NAT_REPLY,     /* reply translated back to the client */
+	LB_STAT_PASS = 0,    /* not for a VIP: XDP_PASS */
+	LB_STAT_TX,	     /* forwarded out of the ingress interface */
+	LB_STAT_REDIRECT,    /* forwarded to another interface */
+	LB_STAT_FIB_PASS,    /* rewritten, next hop unresolved: left to the kernel */
+	LB_STAT_CONN_HIT,    /* flow found in lb_conns */
+	LB_STAT_CONN_NEW,    /* flow hashed by Maglev and pinned */
+	LB_STAT_CONN_REHASH, /* pinned real was removed: hashed again */
+	LB_STAT_ICMP_ECHO,   /* echo request to a VIP address answered */
+	LB_STAT_NAT_REPLY,   /* reply translated back to the client */
 	LB_STAT_MAX,
 };
 
@@ -175,10 +175,10 @@ enum lb_drop {
 
 /* Drop reasons of bpf/tc_decap.bpf.c, counted per CPU in decap_drops. */
 enum lb_decap_stat {
-	LB_DECAP_OK = 0,   /* outer header removed */
-	LB_DECAP_PASS,	   /* not encapsulated: left alone */
+	LB_DECAP_OK = 0,    /* outer header removed */
+	LB_DECAP_PASS,	    /* not encapsulated: left alone */
 	LB_DECAP_TRUNCATED, /* inner header shorter than its fixed part: dropped */
-	LB_DECAP_FAILED,   /* bpf_skb_adjust_room failed: dropped */
+	LB_DECAP_FAILED,    /* bpf_skb_adjust_room failed: dropped */
 	LB_DECAP_MAX,
 };
 
