@@ -4,9 +4,12 @@
  * grammar, anchors and aliases are never ours to get wrong); a schema walk
  * then validates every value in document order, so the one error reported is
  * the first one a reader meets going down the file. Only references that can
- * point forward (listener -> pool) are checked after the walk.
+ * point forward (listener -> pool) are checked after the walk, and a VIP's
+ * cross-field rules (source and backends against the VIP's mode and family)
+ * once its mapping is read, since its keys may come in any order.
  */
 #include "config/config.h"
+#include "route/maglev.h"
 #include "util/log.h"
 
 #include <arpa/inet.h>
@@ -38,7 +41,15 @@
 #define CFG_BACKLOG_MAX	   65535u
 #define CFG_WEIGHT_MAX	   256u
 #define CFG_WEIGHT_DEF	   1u
+#define CFG_LB_WEIGHT_MAX  65535u
 #define CFG_QUOTE_MAX	   40 /* user text echoed in a message is cut here */
+
+/* What makes a real distinct in user/bpfctl/lb.c. */
+struct cfg_lb_real {
+	__be32 addr[4];
+	uint8_t family;
+	uint16_t port; /* as in cfg_lb_backend: 0 = the VIP's port */
+};
 
 struct cfg_ctx {
 	const char *name; /* for messages only */
@@ -50,6 +61,13 @@ struct cfg_ctx {
 	/* listener i's "pool" value node, resolved once every pool is known */
 	yaml_node_t **pool_refs;
 	yaml_document_t *doc;
+	/* the "listeners" and "lb" values, to place "no listeners" */
+	yaml_node_t *listeners_node;
+	yaml_node_t *lb_node;
+	size_t nr_vip_addrs; /* distinct VIP addresses so far */
+	/* distinct {address, port} of VIP backends so far: bpfctl's reals */
+	struct cfg_lb_real *reals;
+	size_t nr_reals;
 };
 
 static int __attribute__((format(printf, 3, 4)))
@@ -131,9 +149,9 @@ static yaml_node_t *cfg_node(struct cfg_ctx *ctx, int index)
 static int cfg_expect(struct cfg_ctx *ctx, yaml_node_t *n, yaml_node_type_t type, const char *what)
 {
 	static const char *const names[] = {
-		[YAML_SCALAR_NODE] = "a scalar",
-		[YAML_SEQUENCE_NODE] = "a list",
-		[YAML_MAPPING_NODE] = "a mapping",
+	    [YAML_SCALAR_NODE] = "a scalar",
+	    [YAML_SEQUENCE_NODE] = "a list",
+	    [YAML_MAPPING_NODE] = "a mapping",
 	};
 
 	if (n->type == type)
@@ -535,7 +553,7 @@ static int cfg_get_addr(struct cfg_ctx *ctx, yaml_node_t *n, const char *key,
 	return 0;
 }
 
-static const char *const global_keys[] = { "log_level", "stats_interval", "pin_path", "max_conns" };
+static const char *const global_keys[] = {"log_level", "stats_interval", "pin_path", "max_conns"};
 enum { GK_LOG_LEVEL, GK_STATS, GK_PIN_PATH, GK_MAX_CONNS };
 
 static int cfg_parse_global(struct cfg_ctx *ctx, yaml_node_t *map)
@@ -601,8 +619,10 @@ static int cfg_parse_global(struct cfg_ctx *ctx, yaml_node_t *map)
 }
 
 static const char *const listener_keys[] = {
-	"name",	  "bind",   "pool",	     "mode",		"splice",
-	"sndbuf", "rcvbuf", "splice_budget", "connect_timeout", "backlog",
+    "name",    "bind",		"pool",
+    "mode",    "splice",	"sndbuf",
+    "rcvbuf",  "splice_budget", "connect_timeout",
+    "backlog",
 };
 enum {
 	LK_NAME,
@@ -618,13 +638,13 @@ enum {
 };
 #define LK_REQUIRED ((1u << LK_NAME) | (1u << LK_BIND) | (1u << LK_POOL))
 
-static const char *const mode_names[] = { "tcp" };
+static const char *const mode_names[] = {"tcp"};
 static const char *const splice_names[] = {
-	[CFG_SPLICE_KERNEL] = "kernel",
-	[CFG_SPLICE_USER] = "user",
+    [CFG_SPLICE_KERNEL] = "kernel",
+    [CFG_SPLICE_USER] = "user",
 };
 static const char *const balance_names[] = {
-	[CFG_BALANCE_ROUNDROBIN] = "roundrobin",
+    [CFG_BALANCE_ROUNDROBIN] = "roundrobin",
 };
 
 /*
@@ -688,7 +708,7 @@ static int cfg_parse_listener(struct cfg_ctx *ctx, yaml_node_t *map, size_t idx)
 			break;
 		case LK_POOL:
 			/* Same rules as a pool's own name; resolved after the walk. */
-			ret = cfg_get_name(ctx, val, "pool", (char[CFG_NAME_MAX]){ 0 });
+			ret = cfg_get_name(ctx, val, "pool", (char[CFG_NAME_MAX]){0});
 			ctx->pool_refs[idx] = val;
 			break;
 		case LK_MODE:
@@ -730,14 +750,16 @@ static int cfg_parse_listeners(struct cfg_ctx *ctx, yaml_node_t *seq)
 	size_t n, i;
 	int ret;
 
+	/* None is fine if lb has VIPs; cfg_parse_root decides. */
+	ctx->listeners_node = seq;
 	if (cfg_is_null(seq))
-		return cfg_error(ctx, seq->start_mark, "no listeners defined");
+		return 0;
 	ret = cfg_expect(ctx, seq, YAML_SEQUENCE_NODE, "listeners");
 	if (ret)
 		return ret;
 	n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
 	if (!n)
-		return cfg_error(ctx, seq->start_mark, "no listeners defined");
+		return 0;
 	ctx->cfg->listeners = calloc(n, sizeof(*ctx->cfg->listeners));
 	ctx->pool_refs = calloc(n, sizeof(*ctx->pool_refs));
 	if (!ctx->cfg->listeners || !ctx->pool_refs)
@@ -752,7 +774,7 @@ static int cfg_parse_listeners(struct cfg_ctx *ctx, yaml_node_t *seq)
 	return 0;
 }
 
-static const char *const backend_keys[] = { "address", "weight" };
+static const char *const backend_keys[] = {"address", "weight"};
 enum { BK_ADDRESS, BK_WEIGHT };
 #define BK_REQUIRED (1u << BK_ADDRESS)
 
@@ -816,15 +838,15 @@ static int cfg_parse_backends(struct cfg_ctx *ctx, yaml_node_t *seq, struct cfg_
 		return cfg_oom(ctx);
 	for (i = 0; i < n; i++) {
 		p->nr_backends = i + 1;
-		ret = cfg_parse_backend(ctx, cfg_node(ctx, seq->data.sequence.items.start[i]), p,
-					i);
+		ret =
+		    cfg_parse_backend(ctx, cfg_node(ctx, seq->data.sequence.items.start[i]), p, i);
 		if (ret)
 			return ret;
 	}
 	return 0;
 }
 
-static const char *const pool_keys[] = { "name", "balance", "backends" };
+static const char *const pool_keys[] = {"name", "balance", "backends"};
 enum { PK_NAME, PK_BALANCE, PK_BACKENDS };
 #define PK_REQUIRED ((1u << PK_NAME) | (1u << PK_BACKENDS))
 
@@ -895,6 +917,485 @@ static int cfg_parse_pools(struct cfg_ctx *ctx, yaml_node_t *seq)
 	return 0;
 }
 
+/*
+ * The XDP load balancer's VIPs (lb:). Addresses here have no port: the
+ * datapath keys on {address, port, protocol}, so the port is a key of its
+ * own, and a backend's can only differ from the VIP's in mode nat.
+ */
+
+static const char *cfg_lb_family(uint8_t family)
+{
+	return family == LB_AF_V4 ? "IPv4" : "IPv6";
+}
+
+/* Returns NULL on success or why 's' is not a usable address, for messages. */
+static const char *cfg_lb_addr_why(const char *s, struct cfg_lb_addr *a)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+	const char *colon = strchr(s, ':');
+
+	memset(a, 0, sizeof(*a));
+	if (s[0] == '[')
+		return "write an IPv6 address without brackets";
+	if (!colon) {
+		if (inet_pton(AF_INET, s, &a4) != 1)
+			return "not an IPv4 or IPv6 address";
+		if (a4.s_addr == htonl(INADDR_ANY))
+			return "the unspecified address cannot be used";
+		if (IN_MULTICAST(ntohl(a4.s_addr)))
+			return "a multicast address cannot be used";
+		a->family = LB_AF_V4;
+		a->addr[0] = a4.s_addr;
+		return NULL;
+	}
+	if (inet_pton(AF_INET6, s, &a6) != 1) {
+		/* "a.b.c.d:port": the one mistake worth naming. */
+		if (strchr(s, '.') && colon == strrchr(s, ':'))
+			return "a port does not belong here";
+		return "not an IPv4 or IPv6 address";
+	}
+	if (IN6_IS_ADDR_UNSPECIFIED(&a6))
+		return "the unspecified address cannot be used";
+	if (IN6_IS_ADDR_MULTICAST(&a6))
+		return "a multicast address cannot be used";
+	/* Never on the wire: IPv4 packets carry the IPv4 address. */
+	if (IN6_IS_ADDR_V4MAPPED(&a6))
+		return "an IPv4-mapped address: write the IPv4 address";
+	a->family = LB_AF_V6;
+	memcpy(a->addr, &a6, sizeof(a->addr));
+	return NULL;
+}
+
+static int cfg_get_lb_addr(struct cfg_ctx *ctx, yaml_node_t *n, const char *key,
+			   struct cfg_lb_addr *a)
+{
+	const char *v, *why;
+	int ret;
+
+	ret = cfg_scalar(ctx, n, key, &v);
+	if (ret)
+		return ret;
+	why = strlen(v) >= sizeof(a->str) ? "too long" : cfg_lb_addr_why(v, a);
+	if (why)
+		return cfg_error(ctx, n->start_mark,
+				 "%s: bad address '%s': %s (expected an IPv4 or IPv6 address, "
+				 "no port)",
+				 key, Q(v), why);
+	strcpy(a->str, v);
+	return 0;
+}
+
+static bool cfg_lb_addr_equal(const struct cfg_lb_addr *a, const struct cfg_lb_addr *b)
+{
+	return a->family == b->family && !memcmp(a->addr, b->addr, sizeof(a->addr));
+}
+
+/* 0 and 1 are not prime; sizes are at most LB_RING_MAX, so trial division is instant. */
+static bool cfg_is_prime(uint64_t n)
+{
+	if (n < 2)
+		return false;
+	for (uint64_t d = 2; d * d <= n; d++) {
+		if (!(n % d))
+			return false;
+	}
+	return true;
+}
+
+static const char *const lb_proto_names[] = {"tcp", "udp"};
+static const uint8_t lb_protos[] = {IPPROTO_TCP, IPPROTO_UDP};
+static const char *const lb_mode_names[] = {"dsr-l2", "ipip", "nat"};
+static const enum lb_mode lb_modes[] = {LB_MODE_DSR_L2, LB_MODE_IPIP, LB_MODE_NAT};
+
+static const char *cfg_lb_proto_name(uint8_t proto)
+{
+	return proto == IPPROTO_UDP ? "udp" : "tcp";
+}
+
+static const char *cfg_lb_mode_name(enum lb_mode mode)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(lb_modes); i++) {
+		if (lb_modes[i] == mode)
+			return lb_mode_names[i];
+	}
+	return "?";
+}
+
+/* Where a VIP backend's values sit, for the checks run once the VIP is read. */
+struct cfg_lb_nodes {
+	yaml_node_t *map;
+	yaml_node_t *addr;
+	yaml_node_t *port; /* NULL when not given */
+};
+
+static const char *const lb_backend_keys[] = {"address", "port", "weight"};
+enum { LBK_ADDRESS, LBK_PORT, LBK_WEIGHT };
+#define LBK_REQUIRED (1u << LBK_ADDRESS)
+
+static int cfg_parse_lb_backend(struct cfg_ctx *ctx, yaml_node_t *map, struct cfg_lb_backend *b,
+				struct cfg_lb_nodes *nodes)
+{
+	yaml_node_t *val;
+	yaml_node_pair_t *pair;
+	uint32_t seen = 0;
+	uint64_t x = 0;
+	size_t k;
+	int ret;
+
+	b->weight = CFG_WEIGHT_DEF;
+	nodes->map = map;
+	ret = cfg_expect(ctx, map, YAML_MAPPING_NODE, "vip backend");
+	if (ret)
+		return ret;
+	for (pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top; pair++) {
+		ret = cfg_key(ctx, pair, "vip backend", lb_backend_keys,
+			      ARRAY_SIZE(lb_backend_keys), &seen, &k, &val);
+		if (ret)
+			return ret;
+		switch (k) {
+		case LBK_ADDRESS:
+			ret = cfg_get_lb_addr(ctx, val, "address", &b->addr);
+			nodes->addr = val;
+			break;
+		case LBK_PORT:
+			ret = cfg_get_uint(ctx, val, "port", 1, 65535, &x);
+			b->port = (uint16_t)x;
+			nodes->port = val;
+			break;
+		case LBK_WEIGHT:
+			ret = cfg_get_uint(ctx, val, "weight", 0, CFG_LB_WEIGHT_MAX, &x);
+			b->weight = (uint32_t)x;
+			break;
+		}
+		if (ret)
+			return ret;
+	}
+	return cfg_missing(ctx, map, "vip backend", lb_backend_keys, LBK_REQUIRED, seen);
+}
+
+/* *nodes gets one entry per backend; the caller frees it, also on error. */
+static int cfg_parse_lb_backends(struct cfg_ctx *ctx, yaml_node_t *seq, struct cfg_vip *v,
+				 struct cfg_lb_nodes **nodes)
+{
+	size_t n, i;
+	int ret;
+
+	/* No backends is valid: the VIP drops until some are added. */
+	if (cfg_is_null(seq))
+		return 0;
+	ret = cfg_expect(ctx, seq, YAML_SEQUENCE_NODE, "backends");
+	if (ret)
+		return ret;
+	n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+	if (!n)
+		return 0;
+	v->backends = calloc(n, sizeof(*v->backends));
+	*nodes = calloc(n, sizeof(**nodes));
+	if (!v->backends || !*nodes)
+		return cfg_oom(ctx);
+	for (i = 0; i < n; i++) {
+		v->nr_backends = i + 1;
+		ret = cfg_parse_lb_backend(ctx, cfg_node(ctx, seq->data.sequence.items.start[i]),
+					   &v->backends[i], &(*nodes)[i]);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* Whether backend i of v sends where an earlier one does (0 = the VIP's port). */
+static bool cfg_lb_backend_repeated(const struct cfg_vip *v, size_t i)
+{
+	const struct cfg_lb_backend *b = &v->backends[i];
+
+	for (size_t j = 0; j < i; j++) {
+		const struct cfg_lb_backend *o = &v->backends[j];
+
+		if (cfg_lb_addr_equal(&o->addr, &b->addr) &&
+		    (o->port ? o->port : v->port) == (b->port ? b->port : v->port))
+			return true;
+	}
+	return false;
+}
+
+/* Backend checks that need the whole VIP (mode, family, port) and the VIPs before it. */
+static int cfg_check_lb_backends(struct cfg_ctx *ctx, size_t idx, const struct cfg_lb_nodes *bn)
+{
+	const struct cfg_vip *v = &ctx->cfg->vips[idx];
+
+	for (size_t i = 0; i < v->nr_backends; i++) {
+		const struct cfg_lb_backend *b = &v->backends[i];
+		size_t j;
+
+		if (b->addr.family != v->addr.family)
+			return cfg_error(ctx, bn[i].addr->start_mark,
+					 "vip '%s': backend %s is %s but the vip address %s is %s",
+					 v->name, b->addr.str, cfg_lb_family(b->addr.family),
+					 v->addr.str, cfg_lb_family(v->addr.family));
+		/* dsr-l2 and ipip deliver the client's packet as sent, port included. */
+		if (bn[i].port && v->mode != LB_MODE_NAT)
+			return cfg_error(ctx, bn[i].port->start_mark,
+					 "port: only mode nat can send to another port "
+					 "(vip '%s' is %s)",
+					 v->name, cfg_lb_mode_name(v->mode));
+		/* Listing a backend twice silently doubles its share. */
+		if (cfg_lb_backend_repeated(v, i)) {
+			if (v->mode == LB_MODE_NAT)
+				return cfg_error(ctx, bn[i].addr->start_mark,
+						 "vip '%s': backend %s port %u is listed twice "
+						 "(use weight)",
+						 v->name, b->addr.str, b->port ? b->port : v->port);
+			return cfg_error(ctx, bn[i].addr->start_mark,
+					 "vip '%s': backend %s is listed twice (use weight)",
+					 v->name, b->addr.str);
+		}
+		/*
+		 * As user/bpfctl/lb.h says: one real per {address, port} over all
+		 * VIPs. The list holds at most LB_MAX_REALS - 1, which bounds the
+		 * cost however many VIPs repeat the same backends.
+		 */
+		for (j = 0; j < ctx->nr_reals; j++) {
+			const struct cfg_lb_real *r = &ctx->reals[j];
+
+			if (r->port == b->port && r->family == b->addr.family &&
+			    !memcmp(r->addr, b->addr.addr, sizeof(r->addr)))
+				break;
+		}
+		if (j < ctx->nr_reals)
+			continue;
+		if (ctx->nr_reals == LB_MAX_REALS - 1)
+			return cfg_error(ctx, bn[i].map->start_mark,
+					 "vip '%s': too many backends: more than %d distinct "
+					 "{address, port} over all vips (LB_MAX_REALS - 1)",
+					 v->name, LB_MAX_REALS - 1);
+		if (!ctx->reals) {
+			ctx->reals = calloc(LB_MAX_REALS - 1, sizeof(*ctx->reals));
+			if (!ctx->reals)
+				return cfg_oom(ctx);
+		}
+		memcpy(ctx->reals[j].addr, b->addr.addr, sizeof(b->addr.addr));
+		ctx->reals[j].family = b->addr.family;
+		ctx->reals[j].port = b->port;
+		ctx->nr_reals++;
+	}
+	return 0;
+}
+
+/*
+ * The rules that span a VIP's keys or other VIPs, run once its mapping is
+ * read, in the order of where they point to in a usual file.
+ */
+static int cfg_check_vip(struct cfg_ctx *ctx, yaml_node_t *map, size_t idx, yaml_node_t *addr_node,
+			 yaml_node_t *src_node, const struct cfg_lb_nodes *bn)
+{
+	struct cfg_vip *v = &ctx->cfg->vips[idx];
+	bool new_addr = true;
+	size_t need;
+
+	if (!v->name[0]) {
+		snprintf(v->name, sizeof(v->name), "vip%zu", idx);
+		for (size_t i = 0; i < idx; i++) {
+			if (!strcmp(ctx->cfg->vips[i].name, v->name))
+				return cfg_error(ctx, map->start_mark,
+						 "vip name '%s' (the default for this vip) is "
+						 "already used: give it a name",
+						 v->name);
+		}
+	}
+	for (size_t i = 0; i < idx; i++) {
+		const struct cfg_vip *o = &ctx->cfg->vips[i];
+
+		if (!cfg_lb_addr_equal(&o->addr, &v->addr))
+			continue;
+		new_addr = false;
+		if (o->port == v->port && o->proto == v->proto)
+			return cfg_error(ctx, addr_node->start_mark,
+					 "vip '%s': %s port %u/%s is already vip '%s'", v->name,
+					 v->addr.str, v->port, cfg_lb_proto_name(v->proto),
+					 o->name);
+	}
+	ctx->nr_vip_addrs += new_addr;
+	need = idx + 1 + ctx->nr_vip_addrs;
+	if (need > LB_MAX_VIPS)
+		return cfg_error(ctx, map->start_mark,
+				 "too many vips: %zu vips + %zu distinct address(es) need %zu "
+				 "lb_vips entries, more than LB_MAX_VIPS (%d)",
+				 idx + 1, ctx->nr_vip_addrs, need, LB_MAX_VIPS);
+	if (v->mode == LB_MODE_DSR_L2 && src_node)
+		return cfg_error(ctx, src_node->start_mark,
+				 "source: not used in mode dsr-l2 (only ipip and nat send from the "
+				 "LB's own address)");
+	if (v->mode != LB_MODE_DSR_L2 && !src_node)
+		return cfg_error(ctx, map->start_mark,
+				 "vip '%s': mode %s needs 'source', the LB's own address toward "
+				 "the backends",
+				 v->name, cfg_lb_mode_name(v->mode));
+	if (src_node && v->src.family != v->addr.family)
+		return cfg_error(ctx, src_node->start_mark,
+				 "source: %s is %s but the vip address %s is %s", v->src.str,
+				 cfg_lb_family(v->src.family), v->addr.str,
+				 cfg_lb_family(v->addr.family));
+	return cfg_check_lb_backends(ctx, idx, bn);
+}
+
+static const char *const vip_keys[] = {
+    "name", "address", "port", "protocol", "mode", "source", "table_size", "backends",
+};
+enum { VK_NAME, VK_ADDRESS, VK_PORT, VK_PROTOCOL, VK_MODE, VK_SOURCE, VK_TABLE, VK_BACKENDS };
+/* backends is required so that a VIP that drops says so: "backends: []". */
+#define VK_REQUIRED ((1u << VK_ADDRESS) | (1u << VK_PORT) | (1u << VK_BACKENDS))
+
+static int cfg_parse_vip(struct cfg_ctx *ctx, yaml_node_t *map, size_t idx)
+{
+	yaml_node_t *val, *addr_node = NULL, *src_node = NULL;
+	struct cfg_vip *v = &ctx->cfg->vips[idx];
+	struct cfg_lb_nodes *bn = NULL;
+	yaml_node_pair_t *pair;
+	uint32_t seen = 0;
+	int ret, choice = 0;
+	uint64_t x = 0;
+	size_t k;
+
+	v->proto = IPPROTO_TCP;
+	v->mode = LB_MODE_DSR_L2;
+	v->table_size = LB_RING_DEFAULT;
+	ret = cfg_expect(ctx, map, YAML_MAPPING_NODE, "vip");
+	if (ret)
+		return ret;
+	for (pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top; pair++) {
+		ret = cfg_key(ctx, pair, "vip", vip_keys, ARRAY_SIZE(vip_keys), &seen, &k, &val);
+		if (ret)
+			goto out;
+		switch (k) {
+		case VK_NAME:
+			ret = cfg_get_name(ctx, val, "name", v->name);
+			for (size_t i = 0; !ret && i < idx; i++) {
+				if (!strcmp(ctx->cfg->vips[i].name, v->name))
+					ret = cfg_error(ctx, val->start_mark,
+							"duplicate vip name '%s'", v->name);
+			}
+			break;
+		case VK_ADDRESS:
+			ret = cfg_get_lb_addr(ctx, val, "address", &v->addr);
+			addr_node = val;
+			break;
+		case VK_PORT:
+			ret = cfg_get_uint(ctx, val, "port", 1, 65535, &x);
+			v->port = (uint16_t)x;
+			break;
+		case VK_PROTOCOL:
+			ret = cfg_get_choice(ctx, val, "protocol", lb_proto_names,
+					     ARRAY_SIZE(lb_proto_names), &choice);
+			v->proto = lb_protos[choice];
+			break;
+		case VK_MODE:
+			ret = cfg_get_choice(ctx, val, "mode", lb_mode_names,
+					     ARRAY_SIZE(lb_mode_names), &choice);
+			v->mode = lb_modes[choice];
+			break;
+		case VK_SOURCE:
+			ret = cfg_get_lb_addr(ctx, val, "source", &v->src);
+			src_node = val;
+			break;
+		case VK_TABLE:
+			ret =
+			    cfg_get_uint(ctx, val, "table_size", MAGLEV_SIZE_MIN, LB_RING_MAX, &x);
+			/* LB_RING_MAX is prime, so the suggestion is always in range. */
+			if (!ret && !cfg_is_prime(x)) {
+				uint64_t p = x + 1;
+
+				while (!cfg_is_prime(p))
+					p++;
+				ret = cfg_error(ctx, val->start_mark,
+						"table_size: %llu is not prime (next prime: %llu)",
+						(unsigned long long)x, (unsigned long long)p);
+			}
+			v->table_size = (uint32_t)x;
+			break;
+		case VK_BACKENDS:
+			ret = cfg_parse_lb_backends(ctx, val, v, &bn);
+			break;
+		}
+		if (ret)
+			goto out;
+	}
+	ret = cfg_missing(ctx, map, "vip", vip_keys, VK_REQUIRED, seen);
+	if (!ret)
+		ret = cfg_check_vip(ctx, map, idx, addr_node, src_node, bn);
+out:
+	free(bn);
+	return ret;
+}
+
+static int cfg_parse_vips(struct cfg_ctx *ctx, yaml_node_t *seq)
+{
+	size_t n, i;
+	int ret;
+
+	if (cfg_is_null(seq))
+		return 0;
+	ret = cfg_expect(ctx, seq, YAML_SEQUENCE_NODE, "vips");
+	if (ret)
+		return ret;
+	n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+	if (!n)
+		return 0;
+	ctx->cfg->vips = calloc(n, sizeof(*ctx->cfg->vips));
+	if (!ctx->cfg->vips)
+		return cfg_oom(ctx);
+	for (i = 0; i < n; i++) {
+		ctx->cfg->nr_vips = i + 1;
+		ret = cfg_parse_vip(ctx, cfg_node(ctx, seq->data.sequence.items.start[i]), i);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static const char *const lb_keys[] = {"vips"};
+enum { LBS_VIPS };
+
+static int cfg_parse_lb(struct cfg_ctx *ctx, yaml_node_t *map)
+{
+	yaml_node_pair_t *pair;
+	uint32_t seen = 0;
+	yaml_node_t *val;
+	size_t k;
+	int ret;
+
+	ctx->lb_node = map;
+	if (cfg_is_null(map))
+		return 0;
+	ret = cfg_expect(ctx, map, YAML_MAPPING_NODE, "lb");
+	if (ret)
+		return ret;
+	for (pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top; pair++) {
+		ret = cfg_key(ctx, pair, "lb", lb_keys, ARRAY_SIZE(lb_keys), &seen, &k, &val);
+		if (ret)
+			return ret;
+		switch (k) {
+		case LBS_VIPS:
+			ret = cfg_parse_vips(ctx, val);
+			break;
+		}
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+void cfg_vip_key(const struct cfg_vip *vip, bool addr_only, struct lb_vip_key *key)
+{
+	memset(key, 0, sizeof(*key));
+	memcpy(key->addr, vip->addr.addr, sizeof(key->addr));
+	key->family = vip->addr.family;
+	if (addr_only)
+		return;
+	key->port = htons(vip->port);
+	key->proto = vip->proto;
+}
+
 static int cfg_resolve_pools(struct cfg_ctx *ctx)
 {
 	struct cfg *cfg = ctx->cfg;
@@ -916,8 +1417,8 @@ static int cfg_resolve_pools(struct cfg_ctx *ctx)
 	return 0;
 }
 
-static const char *const root_keys[] = { "global", "listeners", "pools" };
-enum { RK_GLOBAL, RK_LISTENERS, RK_POOLS };
+static const char *const root_keys[] = {"global", "listeners", "pools", "lb"};
+enum { RK_GLOBAL, RK_LISTENERS, RK_POOLS, RK_LB };
 
 static int cfg_parse_root(struct cfg_ctx *ctx, yaml_node_t *root)
 {
@@ -947,19 +1448,35 @@ static int cfg_parse_root(struct cfg_ctx *ctx, yaml_node_t *root)
 		case RK_POOLS:
 			ret = cfg_parse_pools(ctx, val);
 			break;
+		case RK_LB:
+			ret = cfg_parse_lb(ctx, val);
+			break;
 		}
 		if (ret)
 			return ret;
 	}
-	if (!(seen & (1u << RK_LISTENERS)))
-		return cfg_error(ctx, root->start_mark, "no listeners defined");
+	/*
+	 * A file with nothing to run is surely a mistake. One with only lb or
+	 * only listeners is not: each command checks for the part it needs.
+	 */
+	if (!ctx->cfg->nr_listeners && !ctx->cfg->nr_vips) {
+		yaml_node_t *at = root;
+
+		if (ctx->listeners_node)
+			at = ctx->listeners_node;
+		else if (ctx->lb_node)
+			at = ctx->lb_node;
+		if (ctx->lb_node)
+			return cfg_error(ctx, at->start_mark, "no listeners or lb vips defined");
+		return cfg_error(ctx, at->start_mark, "no listeners defined");
+	}
 	return cfg_resolve_pools(ctx);
 }
 
 /* libyaml's reader reports a byte offset only; turn it into line:col. */
 static yaml_mark_t cfg_offset_mark(const struct cfg_ctx *ctx, size_t off)
 {
-	yaml_mark_t m = { 0 };
+	yaml_mark_t m = {0};
 
 	if (off > ctx->len)
 		off = ctx->len;
@@ -1018,6 +1535,9 @@ void cfg_free(struct cfg *cfg)
 		free(cfg->pools[i].backends);
 	free(cfg->pools);
 	free(cfg->listeners);
+	for (size_t i = 0; i < cfg->nr_vips; i++)
+		free(cfg->vips[i].backends);
+	free(cfg->vips);
 	free(cfg);
 }
 
@@ -1029,11 +1549,11 @@ struct cfg *cfg_parse_string(const char *name, const char *text, size_t len, cha
 			     size_t errlen)
 {
 	struct cfg_ctx ctx = {
-		.name = name ? name : "<config>",
-		.text = text ? text : "",
-		.len = text ? len : 0,
-		.err = err,
-		.errlen = errlen,
+	    .name = name ? name : "<config>",
+	    .text = text ? text : "",
+	    .len = text ? len : 0,
+	    .err = err,
+	    .errlen = errlen,
 	};
 	yaml_document_t doc, extra;
 	yaml_parser_t parser;
@@ -1087,6 +1607,7 @@ free_parser:
 	yaml_parser_delete(&parser);
 free_cfg:
 	free(ctx.pool_refs);
+	free(ctx.reals);
 	if (ret) {
 		cfg_free(ctx.cfg);
 		ctx.cfg = NULL;
