@@ -26,6 +26,7 @@
  *   lb_drops      PERCPU_ARRAY [LB_DROP_MAX] __u64
  *   lb_vip_stats  PERCPU_ARRAY [LB_MAX_VIPS] lb_counter
  *   lb_real_stats PERCPU_ARRAY [LB_MAX_REALS] lb_counter
+ *   lb_members    HASH lb_member_key -> lb_member (control plane only, below)
  * and of bpf/tc_decap.bpf.c:
  *   decap_stats   PERCPU_ARRAY [LB_DECAP_MAX] __u64
  */
@@ -52,6 +53,8 @@
 #define LB_NAT_PORT_MIN	  1024	     /* source ports the LB picks for full NAT */
 #define LB_NAT_PORT_MAX	  65535
 #define LB_NAT_PORT_TRIES 4 /* probes for a free port before dropping */
+/* odd stride between the probes of lb_nat_port() */
+#define LB_NAT_PORT_STEP 0x9e3779b1u
 
 /* Forwarding mode of a VIP. */
 enum lb_mode {
@@ -252,6 +255,36 @@ static inline __u32 lb_flow_hash(const struct lb_flow *f)
 	c += ports;
 	lb_jfinal(&a, &b, &c);
 	return c;
+}
+
+
+/*
+ * lb_members: control-plane record of what each VIP's Maglev table is built
+ * from ({vip id, real id} -> weight). The datapath never reads it; it is in
+ * the BPF object so it is pinned with BTF next to the maps it explains.
+ */
+struct lb_member_key {
+	__u32 vip;
+	__u32 real;
+};
+
+struct lb_member {
+	__u32 weight;
+	__u32 _pad;
+};
+
+LB_STATIC_ASSERT(sizeof(struct lb_member_key) == 8, "lb_member_key ABI");
+LB_STATIC_ASSERT(sizeof(struct lb_member) == 8, "lb_member ABI");
+
+/*
+ * Source port (host order) of the i-th probe (0 <= i < LB_NAT_PORT_TRIES)
+ * for a NAT flow whose lb_flow_hash() is h. Shared so that tests (and any
+ * tool) can tell which ports a flow may take.
+ */
+static inline __u16 lb_nat_port(__u32 h, __u32 i)
+{
+	return LB_NAT_PORT_MIN +
+	       (h + i * LB_NAT_PORT_STEP) % (LB_NAT_PORT_MAX - LB_NAT_PORT_MIN + 1);
 }
 
 #endif
