@@ -1365,19 +1365,19 @@ static void test_err_lb_too_many_backends(void **state)
 	size_t line;
 
 	(void)state;
-	/* 4105 entries, but 4095 distinct reals: the most that fit. */
-	text = lb_gen_backends(4000, LB_MAX_REALS - 1 - 4000, &line);
+	/* 4095 {vip, backend} pairs (4000 + 10 + 85): the most that fit. */
+	text = lb_gen_backends(4000, LB_MAX_REALS - 1 - 4000 - 10, &line);
 	cfg = parse(text, err);
 	if (!cfg)
 		fail_msg("%s", err);
-	assert_int_equal(cfg->vips[0].nr_backends + cfg->vips[1].nr_backends, 4105);
+	assert_int_equal(cfg->vips[0].nr_backends + cfg->vips[1].nr_backends, LB_MAX_REALS - 1);
 	cfg_free(cfg);
 	free(text);
-	text = lb_gen_backends(4000, LB_MAX_REALS - 4000, &line);
+	text = lb_gen_backends(4000, LB_MAX_REALS - 4000 - 10, &line);
 	snprintf(pos, sizeof(pos), "%zu:11", line);
 	expect_error(text, pos,
-		     "vip 'b': too many backends: more than 4095 distinct {address, port} over "
-		     "all vips (LB_MAX_REALS - 1)");
+		     "vip 'b': too many backends: more than 4095 {vip, backend} pairs over all "
+		     "vips (LB_MAX_REALS - 1)");
 	free(text);
 }
 

@@ -44,13 +44,6 @@
 #define CFG_LB_WEIGHT_MAX  65535u
 #define CFG_QUOTE_MAX	   40 /* user text echoed in a message is cut here */
 
-/* What makes a real distinct in user/bpfctl/lb.c. */
-struct cfg_lb_real {
-	__be32 addr[4];
-	uint8_t family;
-	uint16_t port; /* as in cfg_lb_backend: 0 = the VIP's port */
-};
-
 struct cfg_ctx {
 	const char *name; /* for messages only */
 	const char *text; /* the input, to place reader errors by offset */
@@ -65,8 +58,7 @@ struct cfg_ctx {
 	yaml_node_t *listeners_node;
 	yaml_node_t *lb_node;
 	size_t nr_vip_addrs; /* distinct VIP addresses so far */
-	/* distinct {address, port} of VIP backends so far: bpfctl's reals */
-	struct cfg_lb_real *reals;
+	/* {vip, backend} pairs so far: each is one of bpfctl's reals */
 	size_t nr_reals;
 };
 
@@ -1126,7 +1118,6 @@ static int cfg_check_lb_backends(struct cfg_ctx *ctx, size_t idx, const struct c
 
 	for (size_t i = 0; i < v->nr_backends; i++) {
 		const struct cfg_lb_backend *b = &v->backends[i];
-		size_t j;
 
 		if (b->addr.family != v->addr.family)
 			return cfg_error(ctx, bn[i].addr->start_mark,
@@ -1151,32 +1142,15 @@ static int cfg_check_lb_backends(struct cfg_ctx *ctx, size_t idx, const struct c
 					 v->name, b->addr.str);
 		}
 		/*
-		 * As user/bpfctl/lb.h says: one real per {address, port} over all
-		 * VIPs. The list holds at most LB_MAX_REALS - 1, which bounds the
-		 * cost however many VIPs repeat the same backends.
+		 * As user/bpfctl/lb.h says: every {vip, backend} pair is a real of
+		 * its own (so removing a backend from one VIP ends exactly that
+		 * VIP's connections to it), and the datapath holds LB_MAX_REALS - 1.
 		 */
-		for (j = 0; j < ctx->nr_reals; j++) {
-			const struct cfg_lb_real *r = &ctx->reals[j];
-
-			if (r->port == b->port && r->family == b->addr.family &&
-			    !memcmp(r->addr, b->addr.addr, sizeof(r->addr)))
-				break;
-		}
-		if (j < ctx->nr_reals)
-			continue;
 		if (ctx->nr_reals == LB_MAX_REALS - 1)
 			return cfg_error(ctx, bn[i].map->start_mark,
-					 "vip '%s': too many backends: more than %d distinct "
-					 "{address, port} over all vips (LB_MAX_REALS - 1)",
+					 "vip '%s': too many backends: more than %d {vip, backend} "
+					 "pairs over all vips (LB_MAX_REALS - 1)",
 					 v->name, LB_MAX_REALS - 1);
-		if (!ctx->reals) {
-			ctx->reals = calloc(LB_MAX_REALS - 1, sizeof(*ctx->reals));
-			if (!ctx->reals)
-				return cfg_oom(ctx);
-		}
-		memcpy(ctx->reals[j].addr, b->addr.addr, sizeof(b->addr.addr));
-		ctx->reals[j].family = b->addr.family;
-		ctx->reals[j].port = b->port;
 		ctx->nr_reals++;
 	}
 	return 0;
@@ -1607,7 +1581,6 @@ free_parser:
 	yaml_parser_delete(&parser);
 free_cfg:
 	free(ctx.pool_refs);
-	free(ctx.reals);
 	if (ret) {
 		cfg_free(ctx.cfg);
 		ctx.cfg = NULL;
