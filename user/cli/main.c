@@ -3,6 +3,7 @@
  * The xdproxy command. Subcommands:
  *   run -c FILE      run the controller (listeners, pools, kernel splice)
  *   check -c FILE    validate a config file and exit
+ *   attach, detach, status, vip, backend, stats   the XDP load balancer (lb_cmd.c)
  *   version, help
  * Only this file writes to stdout.
  */
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "bpfctl/splice.h"
+#include "cli/cli.h"
 #include "config/config.h"
 #include "ev/ev.h"
 #include "proxy/tcp.h"
@@ -33,10 +35,12 @@ static void usage(FILE *f)
 		   "                     run the proxy with the config FILE ('-' = embedded demo default)\n"
 		   "  check -c FILE      validate FILE and print a summary\n"
 		   "  version            print the version\n"
-		   "  help               this text\n");
+		   "  help               this text\n"
+		   "\n");
+	lb_cmd_usage(f);
 }
 
-static struct cfg *load_cfg(const char *path)
+struct cfg *cli_load_cfg(const char *path)
 {
 	char err[CFG_ERR_MAX] = "";
 	struct cfg *cfg;
@@ -154,9 +158,14 @@ static int cmd_run(const char *path, const char *level)
 	int sfd = -1, ret = 1;
 	enum log_level lvl;
 
-	cfg = load_cfg(path);
+	cfg = cli_load_cfg(path);
 	if (!cfg)
 		return 1;
+	if (!cfg->nr_listeners) {
+		fprintf(stderr, "xdproxy: %s: no listeners defined (lb vips are for 'xdproxy attach')\n",
+			path);
+		goto out_cfg;
+	}
 	log_set_level((enum log_level)cfg->log_level);
 	if (level) {
 		if (log_level_parse(level, &lvl)) {
@@ -217,11 +226,12 @@ out_cfg:
 
 static int cmd_check(const char *path)
 {
-	struct cfg *cfg = load_cfg(path);
+	struct cfg *cfg = cli_load_cfg(path);
 
 	if (!cfg)
 		return 1;
-	printf("%s: ok, %zu listener(s), %zu pool(s)\n", path, cfg->nr_listeners, cfg->nr_pools);
+	printf("%s: ok, %zu listener(s), %zu pool(s), %zu vip(s)\n", path, cfg->nr_listeners,
+	       cfg->nr_pools, cfg->nr_vips);
 	cfg_free(cfg);
 	return 0;
 }
@@ -250,6 +260,8 @@ int main(int argc, char **argv)
 		printf("xdproxy %s\n", XDPROXY_VERSION);
 		return 0;
 	}
+	if (lb_cmd_known(cmd))
+		return lb_cmd_main(argc, argv);
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "c:l:h", opts, NULL)) != -1) {
 		switch (c) {

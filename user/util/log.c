@@ -64,10 +64,17 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	va_end(ap);
 }
 
+static int libbpf_quiet;
+
+void log_libbpf_quiet(bool on)
+{
+	libbpf_quiet += on ? 1 : -1;
+}
+
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	/* libbpf's warnings are often expected probes: demote one level. */
-	enum log_level lvl = level == LIBBPF_WARN ? LOG_LVL_INFO : LOG_LVL_DEBUG;
+	enum log_level lvl = level == LIBBPF_WARN && !libbpf_quiet ? LOG_LVL_INFO : LOG_LVL_DEBUG;
 
 	if (lvl > log_level)
 		return 0;

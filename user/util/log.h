@@ -8,6 +8,7 @@
 #define XDP_UTIL_LOG_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 
 enum log_level {
 	LOG_LVL_ERROR = 0,
@@ -28,6 +29,11 @@ void log_vmsg(enum log_level lvl, const char *fmt, va_list ap);
 
 /* Route libbpf's print callback through log_msg. */
 void log_hook_libbpf(void);
+/*
+ * While on (calls nest), libbpf's warnings count as debug: for probes whose
+ * failure is expected and explained by the caller (libxdp's dispatcher).
+ */
+void log_libbpf_quiet(bool on);
 
 #define pr_err(...)   log_msg(LOG_LVL_ERROR, __VA_ARGS__)
 #define pr_warn(...)  log_msg(LOG_LVL_WARN, __VA_ARGS__)

@@ -1,0 +1,228 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
+# The XDP load balancer end to end: a client, the LB (native XDP on veth)
+# and three backends running an HTTP server, in namespaces of this test.
+# For each mode (dsr-l2, ipip, nat) and family: requests succeed and spread
+# by weight; a drained backend keeps its connection and gets no new one; a
+# removed backend gets none and its connection re-hashes (and breaks); then
+# the CLI verbs, pinned state picked up again, and detach.
+#
+#   cl --- lb --- b1      client 198.18.10.2, LB 198.18.10.1 / 198.18.2N.1,
+#           |---- b2      backend N 198.18.2N.2 (and 2001:db8:: twins);
+#           `---- b3      VIPs 198.18.100.{1,2,3}:80 = dsr-l2, ipip, nat.
+# Backends route everything back through the LB, whose kernel forwards DSR
+# replies (its XDP program passes them); NAT uses the LB's 198.18.30.1.
+# The CLI runs under 'nsenter --net' so all invocations share the host's
+# bpffs ('ip netns exec' would give each a fresh one, KERNEL-NOTES XDP 4);
+# its pins live in a directory of this test's own.
+. "$(dirname "$0")/lib.sh"
+t_require_root
+
+PIN=/sys/fs/bpf/xdpt$$
+LBHTTP="$(dirname "$0")/lb_http.py"
+PY=$(command -v python3)
+N_REQ=${N_REQ:-200}
+
+lbcli() { nsenter --net="/run/netns/$T_PREFIX-lb" "$XDPROXY" "$@" --pin-path "$PIN"; }
+cleanup_pins() { rm -rf "$PIN"; t_cleanup; }
+trap cleanup_pins EXIT
+
+for n in cl lb b1 b2 b3; do ns_new $n >/dev/null || { fail "netns"; t_done; }; done
+veth_link cl lb 198.18.10.2/24 198.18.10.1/24
+ip -n "$T_PREFIX-cl" addr add 2001:db8:10::2/64 dev vcl-lb nodad
+ip -n "$T_PREFIX-lb" addr add 2001:db8:10::1/64 dev vlb-cl nodad
+ip -n "$T_PREFIX-cl" route add default via 198.18.10.1
+ip -n "$T_PREFIX-cl" -6 route add default via 2001:db8:10::1
+ip -n "$T_PREFIX-lb" addr add 198.18.30.1/32 dev lo
+ip -n "$T_PREFIX-lb" addr add 2001:db8:30::1/128 dev lo
+nsx lb sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
+	net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+for i in 1 2 3; do
+	veth_link lb b$i 198.18.2$i.1/24 198.18.2$i.2/24
+	ip -n "$T_PREFIX-lb" addr add 2001:db8:2$i::1/64 dev vlb-b$i nodad
+	ip -n "$T_PREFIX-b$i" addr add 2001:db8:2$i::2/64 dev vb$i-lb nodad
+	ip -n "$T_PREFIX-b$i" route add default via 198.18.2$i.1
+	ip -n "$T_PREFIX-b$i" -6 route add default via 2001:db8:2$i::1
+	# DSR and IPIP: the backend holds the VIPs on lo.
+	for v in 198.18.100.1/32 198.18.100.2/32; do ip -n "$T_PREFIX-b$i" addr add $v dev lo; done
+	for v in 2001:db8:100::1/128 2001:db8:100::2/128; do
+		ip -n "$T_PREFIX-b$i" addr add $v dev lo nodad
+	done
+	nsx b$i sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+	# KERNEL-NOTES XDP 1-2: receivers of XDP_TX/REDIRECT need GRO (or a
+	# program), senders whose frames XDP rewrites need checksums in software.
+	nsx b$i ethtool -K vb$i-lb tx off gro on >/dev/null
+	nsx lb ethtool -K vlb-b$i tx off gro on >/dev/null
+	bg b$i "$PY" "$LBHTTP" serve b$i 80
+done
+nsx cl ethtool -K vcl-lb tx off gro on >/dev/null
+nsx lb ethtool -K vlb-cl tx off gro on >/dev/null
+for i in 1 2 3; do wait_port b$i 0.0.0.0 80 || fail "backend b$i listens"; done
+
+# The config: every mode in both families, backends weighted 1, 1, 2.
+CFG=$T_TMP/lb.yaml
+{
+	echo "lb:"
+	echo "  vips:"
+	for fam in 4 6; do
+		for m in 1 2 3; do
+			mode=(x dsr-l2 ipip nat)
+			if [[ $fam == 4 ]]; then vip=198.18.100.$m src=198.18.30.1; else vip=2001:db8:100::$m src=2001:db8:30::1; fi
+			echo "    - name: ${mode[$m]}-v$fam"
+			echo "      address: $vip"
+			echo "      port: 80"
+			echo "      mode: ${mode[$m]}"
+			[[ $m != 1 ]] && echo "      source: $src"
+			echo "      backends:"
+			for i in 1 2 3; do
+				w=1; [[ $i == 3 ]] && w=2
+				if [[ $fam == 4 ]]; then b=198.18.2$i.2; else b=2001:db8:2$i::2; fi
+				echo "        - address: $b"
+				echo "          weight: $w"
+			done
+		done
+	done
+} >"$CFG"
+
+out=$(lbcli attach vlb-cl -c "$CFG" 2>&1)
+if ! check "attach to vlb-cl with the config (native XDP on veth)" grep -q 'attached xdp_lb_ingress to vlb-cl (native' <<<"$out"; then
+	echo "$out"; t_done
+fi
+check "attach says it fell back from libxdp's dispatcher" grep -q 'single program' <<<"$out"
+# NAT replies come back on the backend links: the program runs there too.
+for i in 1 2 3; do
+	check "attach to vlb-b$i (pinned state reused)" lbcli attach vlb-b$i >/dev/null
+done
+for i in 1 2 3; do nsx b$i "$XDPROXY" decap attach vb$i-lb >/dev/null || fail "decap attach on b$i"; done
+check "decap status on b1" grep -q 'tc_decap_ingress attached' <<<"$(nsx b1 "$XDPROXY" decap status vb1-lb)"
+
+out=$(bpftool map dump pinned "$PIN/lb_vips" 2>&1)
+check "lb_vips pinned with BTF (bpftool shows named fields)" grep -q '"mode"' <<<"$out"
+
+vip_url() { # MODE FAMILY
+	local m=$1
+	if [[ $2 == 4 ]]; then echo "http://198.18.100.$m/id"; else echo "http://[2001:db8:100::$m]/id"; fi
+}
+backend_addr() { # N FAMILY
+	if [[ $2 == 4 ]]; then echo "198.18.2$1.2"; else echo "2001:db8:2$1::2"; fi
+}
+vip_arg() { if [[ $2 == 4 ]]; then echo "198.18.100.$1:80"; else echo "[2001:db8:100::$1]:80"; fi; }
+
+# spread_ok NAME OUT TOTAL: all answered, weights 1:1:2 within 40 %.
+spread_ok() {
+	local name=$1 out=$2 total=$3 c1 c2 c3 err
+	c1=$(awk '$1=="b1"{print $2}' <<<"$out"); c2=$(awk '$1=="b2"{print $2}' <<<"$out")
+	c3=$(awk '$1=="b3"{print $2}' <<<"$out"); err=$(awk '$1=="errors"{print $2}' <<<"$out")
+	c1=${c1:-0} c2=${c2:-0} c3=${c3:-0}
+	echo "  $name: b1=$c1 b2=$c2 b3=$c3 errors=${err:-?}"
+	check "$name: $total requests, none failed" test "${err:-1}" -eq 0 -a $((c1 + c2 + c3)) -eq "$total"
+	check "$name: spread by weight 1:1:2 (+-40 %)" awk -v a="$c1" -v b="$c2" -v c="$c3" -v n="$total" \
+		'BEGIN { e = n / 4; exit !(a > e * 0.6 && a < e * 1.4 && b > e * 0.6 && b < e * 1.4 && c > 2 * e * 0.6 && c < 2 * e * 1.4) }'
+}
+
+# hold_start URL: a keep-alive connection in the background; sets HOLD_BE.
+hold_start() {
+	local i
+	: >"$T_TMP/hold"
+	bg cl "$PY" "$LBHTTP" hold "$1" 3 >"$T_TMP/hold"
+	HOLD_PID=$T_LASTPID
+	HOLD_BE=
+	for ((i = 0; i < 60; i++)); do
+		HOLD_BE=$(awk '$1=="backend"{print $2}' "$T_TMP/hold")
+		[[ -n $HOLD_BE ]] && return 0
+		grep -q broken "$T_TMP/hold" && break
+		sleep 0.05
+	done
+	cat "$T_TMP/hold"
+	return 1
+}
+# Not in $(...): a subshell cannot wait for this shell's children.
+hold_wait() { wait "$HOLD_PID" 2>/dev/null; }
+
+modes=(x dsr-l2 ipip nat)
+for fam in 4 6; do
+	for m in 1 2 3; do
+		name="${modes[$m]} v$fam"
+		url=$(vip_url $m $fam)
+		spread_ok "$name" "$(nsx cl "$PY" "$LBHTTP" spread "$url" "$N_REQ")" "$N_REQ"
+
+		# Drain: the held connection stays, new ones avoid the backend.
+		if hold_start "$url"; then
+			n=${HOLD_BE#b}
+			baddr=$(backend_addr "$n" $fam)
+			lbcli backend drain "$baddr" || fail "$name: backend drain $baddr"
+			out=$(nsx cl "$PY" "$LBHTTP" spread "$url" 40)
+			check "$name: no new connection to drained $HOLD_BE" \
+				test -z "$(awk -v b="$HOLD_BE" '$1==b' <<<"$out")" -a "$(awk '$1=="errors"{print $2}' <<<"$out")" = 0
+			hold_wait
+			r=$(tr "\n" " " <"$T_TMP/hold")
+			check "$name: connection to drained $HOLD_BE keeps going ($r)" grep -q "held [0-9]* $HOLD_BE" <<<"$r"
+			lbcli backend drain "$baddr" --undo || fail "$name: undrain"
+		else
+			fail "$name: hold a connection"
+		fi
+
+		# Removal: new connections avoid it and its connection re-hashes.
+		if hold_start "$url"; then
+			n=${HOLD_BE#b}
+			baddr=$(backend_addr "$n" $fam)
+			w=1; [[ $n == 3 ]] && w=2
+			lbcli backend del "$(vip_arg $m $fam)" "$baddr" || fail "$name: backend del"
+			out=$(nsx cl "$PY" "$LBHTTP" spread "$url" 40)
+			check "$name: no new connection to removed $HOLD_BE" \
+				test -z "$(awk -v b="$HOLD_BE" '$1==b' <<<"$out")" -a "$(awk '$1=="errors"{print $2}' <<<"$out")" = 0
+			hold_wait
+			r=$(tr "\n" " " <"$T_TMP/hold")
+			check "$name: connection to removed $HOLD_BE re-hashed away ($r)" grep -q "broken" <<<"$r"
+			lbcli backend add "$(vip_arg $m $fam)" "$baddr" --weight $w || fail "$name: backend add back"
+		else
+			fail "$name: hold a connection"
+		fi
+	done
+done
+
+# Without the backends' decap program the ipip VIPs stop answering: the
+# outer header is really there.
+for i in 1 2 3; do nsx b$i "$XDPROXY" decap detach vb$i-lb >/dev/null || fail "decap detach on b$i"; done
+out=$(nsx cl "$PY" "$LBHTTP" spread "$(vip_url 2 4)" 2 2>/dev/null)
+check "ipip v4 fails without decap on the backends" grep -q '^errors 2$' <<<"$out"
+for i in 1 2 3; do nsx b$i "$XDPROXY" decap attach vb$i-lb >/dev/null || fail "decap attach on b$i"; done
+out=$(nsx cl "$PY" "$LBHTTP" spread "$(vip_url 2 4)" 10)
+check "ipip v4 answers again with decap back" grep -q '^errors 0$' <<<"$out"
+
+# ICMP echo to a VIP is answered by the LB itself.
+check "ping a VIP (answered by XDP)" nsx cl ping -c 2 -i 0.2 -W 1 198.18.100.3 >/dev/null
+check "ping6 a VIP (answered by XDP)" nsx cl ping -6 -c 2 -i 0.2 -W 1 2001:db8:100::3 >/dev/null
+
+# CLI verbs on the live state.
+out=$(lbcli vip list)
+check "vip list shows the 6 VIPs" test "$(grep -c ':80 ' <<<"$out")" -eq 6
+check "backend list shows 18 memberships" test "$(lbcli backend list | grep -c 'active')" -eq 18
+out=$(lbcli stats)
+check "stats count new connections and forwarded packets" \
+	awk '$1=="conn_new" && $2>0 {a=1} ($1=="redirect"||$1=="tx") && $2>0 {b=1} END {exit !(a && b)}' <<<"$out"
+check "status lists the 4 attached interfaces" test "$(lbcli status | grep -c xdp_lb_ingress)" -eq 4
+check "vip add (nat, from the CLI)" lbcli vip add 198.18.100.9:80 --mode nat --source 198.18.30.1
+check "backend add to it" lbcli backend add 198.18.100.9:80 198.18.22.2
+out=$(nsx cl "$PY" "$LBHTTP" spread http://198.18.100.9/id 20)
+check "the CLI-made VIP answers from its one backend" grep -q '^b2 20$' <<<"$out"
+check "vip del" lbcli vip del 198.18.100.9:80
+check "vip list no longer has it" test -z "$(lbcli vip list | grep 198.18.100.9)"
+out=$(lbcli backend add 198.18.100.1:80 2001:db8:21::2 2>&1)
+check "backend of another family is refused clearly" grep -q 'address family' <<<"$out"
+out=$(lbcli vip add 198.18.100.5:80 --mode ipip 2>&1)
+check "ipip without --source is refused clearly" grep -q 'need --source' <<<"$out"
+out=$(lbcli vip add nonsense 2>&1); rc=$?
+check "a bad VIP argument exits 2 with a message" test $rc -eq 2 -a -n "$(grep 'bad VIP' <<<"$out")"
+
+# Detach everywhere: the VIPs stop, plain forwarding to the backends works;
+# attaching again (no config) picks up the pinned state.
+for i in cl b1 b2 b3; do lbcli detach vlb-$i >/dev/null || fail "detach vlb-$i"; done
+check "no XDP program left on the LB" test -z "$(nsx lb ip -d link show | grep 'prog/xdp')"
+out=$(nsx cl "$PY" "$LBHTTP" spread http://198.18.21.2/id 5)
+check "after detach, plain forwarding to b1 works" grep -q '^b1 5$' <<<"$out"
+for i in cl b1 b2 b3; do lbcli attach vlb-$i >/dev/null || fail "re-attach vlb-$i"; done
+spread_ok "re-attached, pinned state (nat v4)" "$(nsx cl "$PY" "$LBHTTP" spread "$(vip_url 3 4)" "$N_REQ")" "$N_REQ"
+for i in cl b1 b2 b3; do lbcli detach vlb-$i >/dev/null; done
+for i in 1 2 3; do nsx b$i "$XDPROXY" decap detach vb$i-lb >/dev/null || fail "decap detach on b$i"; done
+t_done
