@@ -40,7 +40,19 @@ struct splice_dir {
 	__u64 fwd_skbs;
 	__u64 pass_bytes;	/* bytes passed to userspace */
 	__u64 fin_drops;	/* zero-length FIN skbs dropped (KERNEL-NOTES sockmap 4) */
-	__u64 _pad0[4];		/* keep the user half on its own cache line */
+	__u64 trim_bytes;	/* repeated bytes cut from skb heads (see rcv_seq) */
+	__u32 trim_skbs;
+	/*
+	 * TCP sequence number one past the last byte the verdict saw on this
+	 * socket. tcp_read_skb() hands the verdict whole skbs, and TCP queues
+	 * a segment that overlaps bytes already received (a retransmission
+	 * with other boundaries) whole; readers of the socket skip the
+	 * overlap by sequence number, the verdict must do the same, or the
+	 * overlap is delivered twice (KERNEL-NOTES sockmap 2).
+	 */
+	__u32 rcv_seq;
+	__u32 rcv_seq_valid;	/* rcv_seq was set by a first skb */
+	__u32 _pad0[3];		/* keep the user half on its own cache line */
 	/* shared: atomically added by BPF, atomically subtracted by userspace */
 	__u64 pending;
 	/* written by userspace only */
@@ -55,6 +67,7 @@ struct splice_dir {
 enum splice_ev_kind {
 	SPLICE_EV_PASS = 1,	/* first byte passed to userspace after none pending */
 	SPLICE_EV_CREDIT = 2,	/* fwd_bytes crossed notify_at: refresh credit */
+	SPLICE_EV_BROKEN = 3,	/* a repeated range could not be cut: reset the connection */
 };
 
 struct splice_event {
@@ -76,6 +89,10 @@ enum splice_stat {
 	SPLICE_STAT_EV_LOST,		/* ring buffer full */
 	SPLICE_STAT_INJECT,		/* skbs the controller injected into a peer's queue */
 	SPLICE_STAT_INJECT_BYTES,
+	SPLICE_STAT_TRIM,		/* skbs that began with bytes already seen: head cut */
+	SPLICE_STAT_TRIM_BYTES,		/* ... bytes cut */
+	SPLICE_STAT_TRIM_FAIL,		/* ... and could not be cut: dropped, connection reset */
+	SPLICE_STAT_SEQ_GAP,		/* skb began after rcv_seq (never expected): resynced */
 	SPLICE_STAT_MAX,
 };
 

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -308,6 +309,163 @@ static void test_inject_in_order(void **state)
 	assert_int_equal(splice_ctl_inject(f->ctl, 100000, "zz", 2), -EINVAL);
 }
 
+
+/*
+ * Hand-built TCP segments (raw socket) from 'from' to 'to', to make the
+ * kernel queue segments that repeat bytes 'to' already received, as a
+ * retransmission with other boundaries does: buf at sequence number
+ * snd_nxt + rel of 'from', with the ack and timestamps 'from' would use.
+ * 'from' is left out of step with 'to'.
+ */
+static uint16_t csum16(uint32_t sum, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	for (; n > 1; n -= 2, b += 2)
+		sum += (uint32_t)(b[0] << 8 | b[1]);
+	if (n)
+		sum += (uint32_t)(b[0] << 8);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+static void send_seg(int from, int to, int32_t rel, const char *buf, size_t len)
+{
+	struct sockaddr_in src, dst;
+	socklen_t l = sizeof(src);
+	uint32_t snd_nxt, rcv_nxt, tsval, tsecr, sum;
+	int one = 1, off = 0, q, raw;
+	uint8_t pkt[20 + 12 + 64] = { 0 };
+	socklen_t ol = sizeof(snd_nxt);
+
+	assert_true(len <= 64);
+	assert_int_equal(getsockname(from, (struct sockaddr *)&src, &l), 0);
+	l = sizeof(dst);
+	assert_int_equal(getpeername(from, (struct sockaddr *)&dst, &l), 0);
+	/* Sequence numbers of 'from', read in repair mode (CAP_NET_ADMIN). */
+	assert_int_equal(setsockopt(from, IPPROTO_TCP, TCP_REPAIR, &one, sizeof(one)), 0);
+	q = TCP_SEND_QUEUE;
+	assert_int_equal(setsockopt(from, IPPROTO_TCP, TCP_REPAIR_QUEUE, &q, sizeof(q)), 0);
+	assert_int_equal(getsockopt(from, IPPROTO_TCP, TCP_QUEUE_SEQ, &snd_nxt, &ol), 0);
+	q = TCP_RECV_QUEUE;
+	assert_int_equal(setsockopt(from, IPPROTO_TCP, TCP_REPAIR_QUEUE, &q, sizeof(q)), 0);
+	assert_int_equal(getsockopt(from, IPPROTO_TCP, TCP_QUEUE_SEQ, &rcv_nxt, &ol), 0);
+	assert_int_equal(setsockopt(from, IPPROTO_TCP, TCP_REPAIR, &off, sizeof(off)), 0);
+	/* Timestamps each side would send now (PAWS and TSecr checks pass). */
+	assert_int_equal(getsockopt(from, IPPROTO_TCP, TCP_TIMESTAMP, &tsval, &ol), 0);
+	assert_int_equal(getsockopt(to, IPPROTO_TCP, TCP_TIMESTAMP, &tsecr, &ol), 0);
+
+	*(uint16_t *)&pkt[0] = src.sin_port;
+	*(uint16_t *)&pkt[2] = dst.sin_port;
+	*(uint32_t *)&pkt[4] = htonl(snd_nxt + (uint32_t)rel);
+	*(uint32_t *)&pkt[8] = htonl(rcv_nxt);
+	pkt[12] = 8 << 4;			/* 32-byte header */
+	pkt[13] = 0x18;				/* PSH|ACK */
+	*(uint16_t *)&pkt[14] = htons(1024);
+	pkt[20] = 1;				/* NOP NOP TS */
+	pkt[21] = 1;
+	pkt[22] = 8;
+	pkt[23] = 10;
+	*(uint32_t *)&pkt[24] = htonl(tsval + 1);
+	*(uint32_t *)&pkt[28] = htonl(tsecr);
+	memcpy(&pkt[32], buf, len);
+	sum = (ntohl(src.sin_addr.s_addr) >> 16) + (ntohl(src.sin_addr.s_addr) & 0xffff) +
+	      (ntohl(dst.sin_addr.s_addr) >> 16) + (ntohl(dst.sin_addr.s_addr) & 0xffff) +
+	      IPPROTO_TCP + 32 + (uint32_t)len;
+	*(uint16_t *)&pkt[16] = htons(csum16(sum, pkt, 32 + len));
+
+	raw = socket(AF_INET, SOCK_RAW, IPPROTO_TCP);
+	assert_true(raw >= 0);
+	assert_int_equal(sendto(raw, pkt, 32 + len, 0, (struct sockaddr *)&dst, sizeof(dst)),
+			 (ssize_t)(32 + len));
+	close(raw);
+}
+
+/* Control: a socket outside the map reads such a segment without repeats. */
+static void test_overlap_plain_socket(void **state)
+{
+	struct fixture *f = *state;
+	char buf[32];
+
+	assert_int_equal(send(f->a1, "ABCDEFGH", 8, 0), 8);
+	assert_int_equal(read_n(f->a2, buf, 8), 8);
+	send_seg(f->a1, f->a2, -4, "EFGHIJKL", 8);
+	assert_int_equal(read_n(f->a2, buf + 8, 4), 4);
+	assert_memory_equal(buf, "ABCDEFGHIJKL", 12);
+	assert_true(quiet(f->a2, 100));
+}
+
+/*
+ * A segment that repeats bytes already received is queued whole by TCP and
+ * handed whole to the verdict by tcp_read_skb(); the verdict must cut the
+ * repeated head (KERNEL-NOTES sockmap 2), whether it passes ...
+ */
+static void test_overlap_trimmed_passed(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t st[SPLICE_STAT_MAX];
+	struct splice_dir *d;
+	char buf[32];
+
+	assert_int_equal(splice_ctl_add_pair(f->ctl, 16, f->a2, f->b1, 1 << 20), 0);
+	d = splice_ctl_dir(f->ctl, 16);
+	assert_int_equal(send(f->a1, "ABCDEFGH", 8, 0), 8);
+	send_seg(f->a1, f->a2, -4, "EFGHIJKL", 8);
+	assert_int_equal(read_n(f->a2, buf, 12), 12);
+	assert_memory_equal(buf, "ABCDEFGHIJKL", 12);
+	assert_true(quiet(f->a2, 100));
+	assert_int_equal(splice_load(&d->pass_bytes), 12);
+	assert_int_equal(splice_load(&d->trim_bytes), 4);
+	assert_int_equal(d->trim_skbs, 1);
+	assert_int_equal(splice_ctl_stats(f->ctl, st), 0);
+	assert_int_equal(st[SPLICE_STAT_TRIM_BYTES], 4);
+	assert_int_equal(st[SPLICE_STAT_TRIM_FAIL], 0);
+}
+
+/*
+ * Out-of-order segments that overlap each other are queued with the
+ * overlap too (tcp_data_queue_ofo(), then tcp_ofo_queue()).
+ */
+static void test_overlap_ofo_trimmed(void **state)
+{
+	struct fixture *f = *state;
+	struct splice_dir *d;
+	char buf[32];
+
+	assert_int_equal(splice_ctl_add_pair(f->ctl, 20, f->a2, f->b1, 1 << 20), 0);
+	d = splice_ctl_dir(f->ctl, 20);
+	assert_int_equal(send(f->a1, "ABCD", 4, 0), 4);
+	send_seg(f->a1, f->a2, 4, "IJKLMNOP", 8);	/* out of order */
+	send_seg(f->a1, f->a2, 8, "MNOPQRST", 8);	/* ... overlapping the one before */
+	send_seg(f->a1, f->a2, 0, "EFGH", 4);		/* fills the hole */
+	assert_int_equal(read_n(f->a2, buf, 20), 20);
+	assert_memory_equal(buf, "ABCDEFGHIJKLMNOPQRST", 20);
+	assert_true(quiet(f->a2, 100));
+	assert_int_equal(splice_load(&d->trim_bytes), 4);
+}
+
+/* ... or redirects it. */
+static void test_overlap_trimmed_redirected(void **state)
+{
+	struct fixture *f = *state;
+	struct splice_dir *d;
+	char buf[32];
+
+	assert_int_equal(splice_ctl_add_pair(f->ctl, 18, f->a2, f->b1, 1 << 20), 0);
+	d = splice_ctl_dir(f->ctl, 18);
+	splice_pending_sub(d, 1);
+	splice_pending_sub(splice_ctl_dir(f->ctl, 19), 1);
+	assert_int_equal(send(f->a1, "ABCDEFGH", 8, 0), 8);
+	assert_int_equal(read_n(f->b2, buf, 8), 8);
+	send_seg(f->a1, f->a2, -6, "CDEFGHIJKLMN", 12);
+	assert_int_equal(read_n(f->b2, buf + 8, 6), 6);
+	assert_memory_equal(buf, "ABCDEFGHIJKLMN", 14);
+	assert_true(quiet(f->b2, 100));
+	assert_int_equal(splice_load(&d->fwd_bytes), 14);
+	assert_int_equal(splice_load(&d->trim_bytes), 6);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -319,6 +477,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_del_pair, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_established, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_inject_in_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_overlap_plain_socket, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_overlap_trimmed_passed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_overlap_trimmed_redirected, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_overlap_ofo_trimmed, setup, teardown),
 	};
 
 	if (geteuid() != 0) {

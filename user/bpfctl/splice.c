@@ -174,8 +174,14 @@ struct splice_ctl *splice_ctl_open(uint32_t max_conns, const char *pin_dir)
 
 	err = sk_splice_bpf__load(ctl->skel);
 	if (err) {
+		/*
+		 * CAP_PERFMON: the verdict reads the TCP sequence number from
+		 * the kernel's sk_buff (bpf_cast_to_kern_ctx) to cut repeated
+		 * bytes, see trim_repeated() in sk_splice.bpf.c.
+		 */
 		pr_err("splice: cannot load BPF programs: %s%s", strerror(-err),
-		       err == -EPERM ? " (needs root or CAP_BPF+CAP_NET_ADMIN)" : "");
+		       err == -EPERM || err == -EACCES ?
+			       " (needs root or CAP_BPF+CAP_NET_ADMIN+CAP_PERFMON)" : "");
 		goto err_skel;
 	}
 	ctl->socks_fd = bpf_map__fd(ctl->skel->maps.splice_socks);

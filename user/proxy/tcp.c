@@ -872,7 +872,16 @@ static int splice_event_cb(void *arg, const struct splice_event *ev)
 	h = (ev->slot & 1) ? &s->b2c : &s->c2b;
 	if (h->slot != ev->slot)
 		return 0;
-	if (ev->kind == SPLICE_EV_PASS) {
+	if (ev->kind == SPLICE_EV_BROKEN) {
+		/*
+		 * The verdict met an skb repeating bytes it had already
+		 * delivered and could not cut them off: the byte stream can
+		 * no longer be kept exact, so reset rather than corrupt it.
+		 */
+		pr_warn("splice: slot %u: repeated bytes could not be trimmed; resetting the connection",
+			ev->slot);
+		session_close(s, true);
+	} else if (ev->kind == SPLICE_EV_PASS) {
 		half_to_relay(h);
 		session_progress(s);
 	} else if (ev->kind == SPLICE_EV_CREDIT && h->mode == H_SPLICED) {
@@ -1059,13 +1068,14 @@ static void half_dump(struct tp_half *h, const char *name, FILE *f)
 
 		sock_tcp_written(*h->dst, &w);
 		fprintf(f, " slot=%u fwd=%llu pass=%llu pending=%llu credit=%llu notify_at=%llu "
-			"dst_written=%llu",
+			"dst_written=%llu trimmed=%llu/%u",
 			h->slot, (unsigned long long)splice_load(&d->fwd_bytes),
 			(unsigned long long)splice_load(&d->pass_bytes),
 			(unsigned long long)splice_load(&d->pending),
 			(unsigned long long)splice_load(&d->credit),
 			(unsigned long long)splice_load(&d->notify_at),
-			(unsigned long long)(w - h->written_base));
+			(unsigned long long)(w - h->written_base),
+			(unsigned long long)splice_load(&d->trim_bytes), d->trim_skbs);
 	}
 	fputc('\n', f);
 }
