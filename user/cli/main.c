@@ -106,7 +106,8 @@ static void log_stats(struct run_ctx *rc)
 			pr_info("stats splice redirect=%llu redirect_bytes=%llu pass_unarmed=%llu "
 				"pass_pending=%llu pass_credit=%llu pass_bytes=%llu "
 				"redirect_fail=%llu no_slot=%llu drop_fin=%llu ev_lost=%llu inject=%llu "
-				"inject_bytes=%llu",
+				"inject_bytes=%llu trim=%llu trim_bytes=%llu trim_fail=%llu "
+				"seq_gap=%llu",
 				(unsigned long long)st[SPLICE_STAT_REDIRECT],
 				(unsigned long long)st[SPLICE_STAT_REDIRECT_BYTES],
 				(unsigned long long)st[SPLICE_STAT_PASS_UNARMED],
@@ -118,7 +119,11 @@ static void log_stats(struct run_ctx *rc)
 				(unsigned long long)st[SPLICE_STAT_DROP_FIN],
 				(unsigned long long)st[SPLICE_STAT_EV_LOST],
 				(unsigned long long)st[SPLICE_STAT_INJECT],
-				(unsigned long long)st[SPLICE_STAT_INJECT_BYTES]);
+				(unsigned long long)st[SPLICE_STAT_INJECT_BYTES],
+				(unsigned long long)st[SPLICE_STAT_TRIM],
+				(unsigned long long)st[SPLICE_STAT_TRIM_BYTES],
+				(unsigned long long)st[SPLICE_STAT_TRIM_FAIL],
+				(unsigned long long)st[SPLICE_STAT_SEQ_GAP]);
 	}
 	f = open_memstream(&buf, &len);
 	if (!f)
