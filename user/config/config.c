@@ -883,30 +883,44 @@ static int cfg_parse_pool(struct cfg_ctx *ctx, yaml_node_t *map, size_t idx)
 	return cfg_missing(ctx, map, "pool", pool_keys, PK_REQUIRED, seen);
 }
 
-static int cfg_parse_pools(struct cfg_ctx *ctx, yaml_node_t *seq)
+/*
+ * A sequence of mappings named 'what' into a new array of *nr elements of
+ * size sz, one fn call per item (a null value is an empty list). *nr counts
+ * the items handed to fn so far, so cfg_free frees what was filled when an
+ * item fails. 0 or the error already reported.
+ */
+static int cfg_parse_list(struct cfg_ctx *ctx, yaml_node_t *seq, const char *what, void **arr,
+			  size_t *nr, size_t sz,
+			  int (*fn)(struct cfg_ctx *ctx, yaml_node_t *item, size_t idx))
 {
 	size_t n, i;
 	int ret;
 
-	/* An empty pools section is only wrong if a listener names a pool. */
 	if (cfg_is_null(seq))
 		return 0;
-	ret = cfg_expect(ctx, seq, YAML_SEQUENCE_NODE, "pools");
+	ret = cfg_expect(ctx, seq, YAML_SEQUENCE_NODE, what);
 	if (ret)
 		return ret;
 	n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
 	if (!n)
 		return 0;
-	ctx->cfg->pools = calloc(n, sizeof(*ctx->cfg->pools));
-	if (!ctx->cfg->pools)
+	*arr = calloc(n, sz);
+	if (!*arr)
 		return cfg_oom(ctx);
 	for (i = 0; i < n; i++) {
-		ctx->cfg->nr_pools = i + 1;
-		ret = cfg_parse_pool(ctx, cfg_node(ctx, seq->data.sequence.items.start[i]), i);
+		*nr = i + 1;
+		ret = fn(ctx, cfg_node(ctx, seq->data.sequence.items.start[i]), i);
 		if (ret)
 			return ret;
 	}
 	return 0;
+}
+
+static int cfg_parse_pools(struct cfg_ctx *ctx, yaml_node_t *seq)
+{
+	/* An empty pools section is only wrong if a listener names a pool. */
+	return cfg_parse_list(ctx, seq, "pools", (void **)&ctx->cfg->pools, &ctx->cfg->nr_pools,
+			      sizeof(*ctx->cfg->pools), cfg_parse_pool);
 }
 
 /*
@@ -1304,27 +1318,8 @@ out:
 
 static int cfg_parse_vips(struct cfg_ctx *ctx, yaml_node_t *seq)
 {
-	size_t n, i;
-	int ret;
-
-	if (cfg_is_null(seq))
-		return 0;
-	ret = cfg_expect(ctx, seq, YAML_SEQUENCE_NODE, "vips");
-	if (ret)
-		return ret;
-	n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
-	if (!n)
-		return 0;
-	ctx->cfg->vips = calloc(n, sizeof(*ctx->cfg->vips));
-	if (!ctx->cfg->vips)
-		return cfg_oom(ctx);
-	for (i = 0; i < n; i++) {
-		ctx->cfg->nr_vips = i + 1;
-		ret = cfg_parse_vip(ctx, cfg_node(ctx, seq->data.sequence.items.start[i]), i);
-		if (ret)
-			return ret;
-	}
-	return 0;
+	return cfg_parse_list(ctx, seq, "vips", (void **)&ctx->cfg->vips, &ctx->cfg->nr_vips,
+			      sizeof(*ctx->cfg->vips), cfg_parse_vip);
 }
 
 static const char *const lb_keys[] = {"vips"};
