@@ -1,9 +1,11 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # xdproxy build. Every output goes under $(BUILD); quiet unless V=1.
 #   make            deps + BPF objects + skeletons + build/xdproxy
-#   make test       unit (plain and ASan/UBSan), BPF and integration tests
+#   make test       unit (plain and ASan/UBSan), BPF, integration and brief fuzz tests
+#   make fuzz       each libFuzzer harness for FUZZ_SECS (60) seconds
 #   make demo       namespace demo topology with live stats
-#   make bench      xdproxy vs HAProxy (and direct) in one run
+#   make bench      xdproxy vs HAProxy (and direct) in one run; the XDP LB vs
+#                   HAProxy and nftables (BENCH_SUITES="tcp lb" picks)
 #   make deps       install the Debian packages all of the above need
 
 BUILD     ?= build
@@ -96,7 +98,7 @@ $(BUILD)/tests/unit-asan/%: tests/unit/%.c $(LIB_AOBJS) $(USER_HDRS)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -O1 -g $(SAN) $(XCFLAGS) -o $@ $< $(LIB_AOBJS) $(LDLIBS) -lcmocka
 
-$(BUILD)/tests/bpf/%: tests/bpf/%.c $(LIB_OBJS) $(USER_HDRS) $(SKELS)
+$(BUILD)/tests/bpf/%: tests/bpf/%.c $(LIB_OBJS) $(USER_HDRS) $(SKELS) $(wildcard tests/bpf/*.h)
 	$(call msg,CC-TEST,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(XCFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS) -lcmocka
@@ -116,13 +118,56 @@ test-unit test-bpf test-integration: deps
 	$(Q)$(MAKE) --no-print-directory test-build
 	$(Q)BUILD=$(BUILD) bash tests/run.sh $(patsubst test-%,%,$@)
 
+# libFuzzer harnesses (tests/fuzz/fuzz_*.c) over the HTTP parser, built
+# with clang from user/http/ alone: it is pure, so nothing else links in.
+# `make fuzz` runs each for FUZZ_SECS seconds; `make test` gives each the
+# brief run of tests/run.sh's fuzz suite. New inputs go to
+# $(BUILD)/fuzz/corpus/, findings to $(BUILD)/fuzz/artifacts/; the seeds in
+# tests/fuzz/corpus/ are only read.
+FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_LIB   := $(wildcard user/http/*.c)
+FUZZ_SECS  ?= 60
+FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+              -fno-omit-frame-pointer
+
+.PHONY: fuzz test-fuzz
+test-build: $(FUZZ_BINS)
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $(wildcard user/http/*.h tests/fuzz/*.h)
+	$(call msg,CC-FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) -O1 -g $(FUZZ_FLAGS) -std=gnu11 $(WARN) -D_GNU_SOURCE -Iinclude -Iuser \
+		-o $@ $< $(FUZZ_LIB)
+
+fuzz: deps
+	$(Q)$(MAKE) --no-print-directory $(FUZZ_BINS)
+	$(Q)BUILD=$(BUILD) FUZZ_SECS=$(FUZZ_SECS) bash tests/run.sh fuzz
+
+test-fuzz: deps
+	$(Q)$(MAKE) --no-print-directory $(FUZZ_BINS)
+	$(Q)BUILD=$(BUILD) bash tests/run.sh fuzz
+
 demo: deps
 	$(Q)$(MAKE) --no-print-directory build $(TOOL_BINS)
 	$(Q)BUILD=$(BUILD) bash tools/demo.sh
 
+# BENCH_SUITES picks the suites: tcp (tools/bench.sh: TCP proxy vs HAProxy)
+# and lb (tools/bench_lb.sh: XDP load balancer vs HAProxy and nftables,
+# appended to the same results). Each runs even if the other failed; without
+# tcp, the results of an earlier run are removed first, not appended to.
+BENCH_SUITES ?= tcp lb
 bench: deps
-	$(Q)$(MAKE) --no-print-directory build $(TOOL_BINS)
-	$(Q)BUILD=$(BUILD) bash tools/bench.sh
+	$(Q)$(MAKE) --no-print-directory build $(TOOL_BINS) $(BUILD)/tests/bpf/test_xdp_lb
+	$(Q)rc=0; \
+	case " $(BENCH_SUITES) " in \
+	*" tcp "*) BUILD=$(BUILD) bash tools/bench.sh || rc=1 ;; \
+	*) rm -f $(BUILD)/bench/results.txt $(BUILD)/bench/results.json ;; \
+	esac; \
+	case " $(BENCH_SUITES) " in \
+	*" lb "*) BUILD=$(BUILD) bash tools/bench_lb.sh || rc=1 ;; \
+	esac; \
+	exit $$rc
 
 format:
 	$(Q)clang-format -i $$(git ls-files '*.c' '*.h')

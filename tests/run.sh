@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-2-Clause
 # Runs the test suites and ends with one line "N passed, N failed[, N skipped]".
-#   tests/run.sh all|unit|bpf|integration [filter]
+#   tests/run.sh all|unit|bpf|integration|fuzz [filter]
 # Unit and BPF tests are cmocka programs: their "[  PASSED  ] N test(s)." and
 # "[  FAILED  ] N test(s)" lines are counted. Integration tests are
 # tests/integration/test_*.sh; each prints "PASS: name" / "FAIL: name" /
 # "SKIP: name" per check and exits non-zero on failure (77 alone = skipped).
+# Fuzz harnesses are libFuzzer programs ($BUILD/fuzz/fuzz_*); each runs for
+# FUZZ_SECS seconds (10 here; `make fuzz` passes 60) and counts as one test,
+# passed when it exits 0.
 set -u
 BUILD=${BUILD:-build}
 suite=${1:-all}
@@ -98,12 +101,44 @@ run_integration() {
 	done
 }
 
+# Each harness starts from its seeds in tests/fuzz/corpus/<name>/ (read
+# only) plus what earlier runs found in $BUILD/fuzz/corpus/<name>/. A crash,
+# sanitizer report, leak, timeout or broken invariant fails it; the input is
+# left in $BUILD/fuzz/artifacts/ to replay with "$BUILD/fuzz/<name> FILE".
+run_fuzz() {
+	local b secs=${FUZZ_SECS:-10}
+	for b in "$BUILD"/fuzz/fuzz_*; do
+		[[ -f $b && -x $b ]] || continue
+		[[ -n $filter && $b != *$filter* ]] && continue
+		local name log rc execs cov corpus
+		name=$(basename "$b")
+		log="$logdir/$name.log"
+		corpus=$BUILD/fuzz/corpus/$name
+		mkdir -p "$corpus" "$BUILD/fuzz/artifacts"
+		"$b" -max_total_time="$secs" -timeout=10 -print_final_stats=1 \
+			-artifact_prefix="$BUILD/fuzz/artifacts/$name-" \
+			"$corpus" "tests/fuzz/corpus/$name" >"$log" 2>&1
+		rc=$?
+		execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+		cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1)
+		if [[ $rc -eq 0 ]]; then
+			passed=$((passed + 1))
+			echo "ok    fuzz/$name (${execs:-?} execs, ${cov:-cov: ?} edges, ${secs}s)"
+		else
+			failed=$((failed + 1)); failures+=("fuzz/$name")
+			echo "FAIL  fuzz/$name (exit $rc) - $log"
+			grep -E 'ERROR|SUMMARY|invariant failed|Test unit written' "$log" | head -10
+		fi
+	done
+}
+
 case $suite in
 unit) run_unit ;;
 bpf) run_bpf ;;
 integration) run_integration ;;
-all) run_unit; run_bpf; run_integration ;;
-*) echo "usage: $0 all|unit|bpf|integration [filter]" >&2; exit 2 ;;
+fuzz) run_fuzz ;;
+all) run_unit; run_bpf; run_integration; run_fuzz ;;
+*) echo "usage: $0 all|unit|bpf|integration|fuzz [filter]" >&2; exit 2 ;;
 esac
 
 [[ ${#failures[@]} -gt 0 ]] && echo "failed suites: ${failures[*]}"
