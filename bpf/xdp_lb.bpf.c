@@ -8,11 +8,15 @@
  * The pipeline, cheapest exit first:
  *
  *   parse L2/L3 --not IP--> PASS          (lib/parse.h)
- *   lb_vips {daddr, 0, 0, family} --miss--> NAT reply? (lb_nat_rev) or PASS
- *   VIP address: options / fragment / IPv6 extension --> DROP
- *                ICMP(v6) echo request --> reply, XDP_TX
- *   lb_vips {daddr, dport, proto, family} --miss--> PASS
- *   lb_conns hit (real ACTIVE, same gen) or Maglev over lb_rings[vip.id]
+ *   lb_vip_filter[daddr] no flag --> PASS (most of what a NIC sees: no lookup)
+ *                        not a VIP address --> NAT reply? (lb_nat_rev) or PASS
+ *   plain TCP/UDP (no options, fragment, extension header):
+ *     lb_vip_filter[service] and lb_vips {daddr, dport, proto, family} --hit--> forward
+ *     --miss--> PASS, or (NAT source slot, not a VIP address) NAT reply?
+ *   the rest: lb_vips {daddr, 0, 0, family} --miss--> NAT reply? or PASS
+ *     VIP address: options / fragment / IPv6 extension --> DROP
+ *                  ICMP(v6) echo request --> reply, XDP_TX
+ *   forward: lb_conns hit (real ACTIVE, same gen) or Maglev over lb_rings[vip.id]
  *   DSR L2 / NAT (lib/rewrite.h) / IPIP (lib/encap.h)
  *   next hop: cached in lb_real or bpf_fib_lookup (lib/nexthop.h)
  *
@@ -117,6 +121,18 @@ struct {
 	__type(key, __u32);
 	__type(value, struct lb_counter);
 } lb_real_stats SEC(".maps");
+
+/*
+ * Hash slots of VIP addresses, services and NAT sources (lb.h): a clear
+ * flag spares the lookup. Written whole by the control plane; only read here.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_RDONLY_PROG);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lb_vip_filter);
+} lb_vip_filter SEC(".maps");
 
 /*
  * Control plane only: {vip id, real id} -> weight, what each table is built
@@ -400,16 +416,20 @@ static __always_inline int lb_icmp(struct lb_pkt *p, const struct lb_vip *vip)
  * translated back to vip:port -> client and sent; everything else passes.
  * IPv4 options are fine here (they are only refused toward VIPs).
  * A truncated or fragmented TCP/UDP packet is not ours to judge: the
- * kernel gets it.
+ * kernel gets it. fl: the filter flags of the destination address; only
+ * a NAT source address can have lb_nat_rev entries.
  */
-static __always_inline int lb_not_vip(struct xdp_md *ctx, struct lb_pkt *p)
+static __always_inline int lb_not_vip(struct xdp_md *ctx, struct lb_pkt *p, __u8 fl)
 {
 	struct lb_nat *n;
 	struct lb_flow f;
 
+	if (!(fl & LB_FILTER_NAT))
+		return lb_pass();
 	if ((p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP) || (p->flags & LB_PKT_F_FRAG))
 		return lb_pass();
-	if (lb_parse_l4(p))
+	/* l4 is set when the caller claimed it already (lb_parse_l4 would claim the next bytes) */
+	if (!p->l4 && lb_parse_l4(p))
 		return lb_pass();
 	/* NAT ports are never below LB_NAT_PORT_MIN: spare the lookup (~25 ns) */
 	if (bpf_ntohs(((__be16 *)p->l4)[1]) < LB_NAT_PORT_MIN)
@@ -424,29 +444,72 @@ static __always_inline int lb_not_vip(struct xdp_md *ctx, struct lb_pkt *p)
 			  LB_NH_ROUTED);
 }
 
+/* The flags in a slot of lb_vip_filter; all of them if the map were missing (slow, right). */
+static __always_inline __u8 lb_filter_get(const struct lb_vip_filter *vf, __u32 slot)
+{
+	return vf ? vf->slot[slot & (LB_FILTER_SLOTS - 1)] : LB_FILTER_ALL;
+}
+
 static __always_inline int lb_process(struct xdp_md *ctx)
 {
+	const struct lb_vip_filter *vf;
 	struct lb_pkt p = {};
 	struct lb_vip_key key;
 	struct lb_vip *vip;
 	struct lb_flow f;
+	__u32 zero = 0;
+	__u8 fl;
 	int v;
 
 	v = lb_parse(ctx, &p);
 	if (v != LB_CONTINUE)
 		return v;
 
-	/*
-	 * The controller keeps an address-only entry for every VIP address,
-	 * so one lookup sends everything else on its way.
-	 */
+	/* An inlined array lookup and one byte: no flag, no VIP and no NAT reply. */
 	lb_pkt_daddr(&p, key.addr);
+	key.family = p.family;
+	vf = bpf_map_lookup_elem(&lb_vip_filter, &zero);
+	fl = lb_filter_get(vf, lb_filter_addr(key.addr, key.family));
+	if (!(fl & LB_FILTER_ADDR))
+		return lb_not_vip(ctx, &p, fl);
+
+	/*
+	 * Plain TCP/UDP, the bulk of VIP traffic: the service first, so a
+	 * forwarded packet costs one lb_vips lookup. Without a service the
+	 * packet passes, as it would after the address-only entry, unless the
+	 * address is a NAT source too: then whether it is a VIP address
+	 * decides between PASS and the NAT reply path, as below.
+	 */
+	if ((p.proto == IPPROTO_TCP || p.proto == IPPROTO_UDP) &&
+	    !(p.flags & (LB_PKT_F_OPTIONS | LB_PKT_F_FRAG | LB_PKT_F_EXT)) && !lb_parse_l4(&p)) {
+		key.port = ((__be16 *)p.l4)[1];
+		key.proto = p.proto;
+		if (lb_filter_get(vf, lb_filter_svc(&key)) & LB_FILTER_SVC) {
+			vip = bpf_map_lookup_elem(&lb_vips, &key);
+			if (vip) {
+				lb_pkt_flow(&p, &f);
+				return lb_forward(ctx, &p, vip, &f);
+			}
+		}
+		if (!(fl & LB_FILTER_NAT))
+			return lb_pass();
+		key.port = 0;
+		key.proto = 0;
+		if (bpf_map_lookup_elem(&lb_vips, &key))
+			return lb_pass();
+		return lb_not_vip(ctx, &p, fl);
+	}
+
+	/*
+	 * The rest asks the address-only entry the controller keeps for every
+	 * VIP address: options, fragments and extension headers to it are
+	 * dropped, ICMP echo answered.
+	 */
 	key.port = 0;
 	key.proto = 0;
-	key.family = p.family;
 	vip = bpf_map_lookup_elem(&lb_vips, &key);
 	if (!vip)
-		return lb_not_vip(ctx, &p);
+		return lb_not_vip(ctx, &p, fl);
 
 	if (p.flags & LB_PKT_F_OPTIONS)
 		return lb_drop(LB_DROP_IP_OPTIONS);
@@ -458,16 +521,8 @@ static __always_inline int lb_process(struct xdp_md *ctx)
 		return lb_icmp(&p, vip);
 	if (p.proto != IPPROTO_TCP && p.proto != IPPROTO_UDP)
 		return lb_pass();
-	if (lb_parse_l4(&p))
-		return lb_drop(LB_DROP_TRUNCATED);
-
-	key.port = ((__be16 *)p.l4)[1];
-	key.proto = p.proto;
-	vip = bpf_map_lookup_elem(&lb_vips, &key);
-	if (!vip)
-		return lb_pass();
-	lb_pkt_flow(&p, &f);
-	return lb_forward(ctx, &p, vip, &f);
+	/* plain TCP/UDP only gets here when its header is cut short */
+	return lb_drop(LB_DROP_TRUNCATED);
 }
 
 SEC("xdp")

@@ -26,6 +26,9 @@
  *   lb_drops      PERCPU_ARRAY [LB_DROP_MAX] __u64
  *   lb_vip_stats  PERCPU_ARRAY [LB_MAX_VIPS] lb_counter
  *   lb_real_stats PERCPU_ARRAY [LB_MAX_REALS] lb_counter
+ *   lb_vip_filter ARRAY [1] lb_vip_filter (BPF_F_RDONLY_PROG): one flag byte
+ *                 per hash slot of the addresses and services in lb_vips,
+ *                 so that most packets not for the LB pass without a lookup
  *   lb_members    HASH lb_member_key -> lb_member (control plane only, below)
  * and of bpf/tc_decap.bpf.c:
  *   decap_stats   PERCPU_ARRAY [LB_DECAP_MAX] __u64
@@ -257,6 +260,57 @@ static inline __u32 lb_flow_hash(const struct lb_flow *f)
 	return c;
 }
 
+/*
+ * lb_vip_filter: a prefilter in front of the hash lookups, kept by the
+ * control plane. A packet's destination address picks a slot with
+ * lb_filter_addr() and a TCP/UDP packet's service a slot with
+ * lb_filter_svc(); a clear flag there means "certainly not": no lb_vips or
+ * lb_nat_rev lookup is needed to know it. Slots are shared by addresses
+ * that hash alike, so a set flag only means "maybe": the lookup decides.
+ * The control plane recomputes the whole filter from lb_vips on every
+ * change (a flag cannot be cleared for one address alone), setting flags
+ * before it inserts an entry and clearing them after it deletes one: a
+ * stale flag costs a lookup, a missing one would pass a VIP's packets.
+ */
+#define LB_FILTER_SHIFT 16 /* 2^16 slots: 64 KiB, 512 addresses fill 0.8 % */
+#define LB_FILTER_SLOTS (1u << LB_FILTER_SHIFT)
+
+/* lb_vip_filter.slot[] flags */
+#define LB_FILTER_ADDR (1u << 0) /* lb_filter_addr: a VIP address (any lb_vips key's addr) */
+#define LB_FILTER_SVC  (1u << 1) /* lb_filter_svc: a service {addr, port, proto, family} */
+#define LB_FILTER_NAT  (1u << 2) /* lb_filter_addr: the lb_vip.src of a NAT service */
+#define LB_FILTER_ALL  (LB_FILTER_ADDR | LB_FILTER_SVC | LB_FILTER_NAT)
+
+struct lb_vip_filter {
+	__u8 slot[LB_FILTER_SLOTS];
+};
+
+LB_STATIC_ASSERT(sizeof(struct lb_vip_filter) == LB_FILTER_SLOTS, "lb_vip_filter ABI");
+
+/*
+ * Slot of an address (lb.h form, family LB_AF_*): the words folded, then
+ * a multiplicative hash whose top bits are the slot. Not keyed: whoever
+ * aims at a VIP's slot only buys the lookups every packet used to cost.
+ */
+static inline __u32 lb_filter_mix(__u32 x)
+{
+	x ^= x >> 16;
+	return (x * 0x9e3779b1u) >> (32 - LB_FILTER_SHIFT);
+}
+
+static inline __u32 lb_filter_addr(const __be32 *addr, __u8 family)
+{
+	return lb_filter_mix(addr[0] ^ addr[1] ^ addr[2] ^ addr[3] ^ family);
+}
+
+/* Slot of a service: the address folded with port, protocol and family. */
+static inline __u32 lb_filter_svc(const struct lb_vip_key *k)
+{
+	__u32 x = k->addr[0] ^ k->addr[1] ^ k->addr[2] ^ k->addr[3];
+
+	return lb_filter_mix(lb_rol32(x, 7) ^
+			     ((__u32)k->port << 16 | (__u32)k->proto << 8 | k->family));
+}
 
 /*
  * lb_members: control-plane record of what each VIP's Maglev table is built

@@ -24,6 +24,12 @@
  * Expected frames are built from readable specs with full checksums
  * computed here (RFC 1071 over the bytes), and every output is checked
  * once more by an independent parser that verifies all its checksums.
+ *
+ * lb_vip_filter is recounted here from lb_vips after every change of the
+ * configuration, by the rule lb.h states; every fixture runs once more
+ * with every flag of the filter set (a set flag may only cost lookups),
+ * and test_ctl_filter checks that the control plane (user/bpfctl/lb.c)
+ * keeps the filter as this file counts it while it adds and removes VIPs.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -39,6 +45,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <linux/if_ether.h>
 #include <bpf/bpf.h>
@@ -46,6 +53,8 @@
 
 #include "xdp_lb.skel.h"
 #include "xdproxy/lb.h"
+#include "bpfctl/bpffs.h"
+#include "bpfctl/lb.h"
 #include "util/log.h"
 #include "pkt.h"
 
@@ -70,6 +79,11 @@
 #define LBB6	"fd01::fe"
 #define OTHER4	"10.0.0.77" /* not a VIP */
 #define OTHER6	"fd00::77"
+/* Not VIPs either, but sharing a lb_vip_filter slot with (the setups assert it): */
+#define COLL_VIP4 "10.2.199.67"	 /* VIP4 */
+#define COLL_VIP6 "fd00::2:baa"	 /* VIP6 */
+#define COLL_NAT4 "10.3.131.197" /* LBB4, a NAT source */
+#define COLL_SVC  14469		 /* service slot of VIP4:443/tcp, on VIP4 */
 
 /* clang-format off */
 static const char *const net_up[] = {
@@ -309,6 +323,80 @@ static void map_clear(struct bpf_map *m)
 	}
 }
 
+/*
+ * lb_vip_filter as lb.h defines it, counted from what lb_vips holds: the
+ * oracle for the control plane's count, and how the tests keep the filter
+ * in step with the entries they write.
+ */
+static void filter_count(struct lb_vip_filter *f)
+{
+	int fd = bpf_map__fd(skel->maps.lb_vips);
+	struct lb_vip_key k, next, *prev = NULL;
+	struct lb_vip v;
+
+	memset(f, 0, sizeof(*f));
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		k = next;
+		prev = &k;
+		assert_int_equal(bpf_map_lookup_elem(fd, &next, &v), 0);
+		f->slot[lb_filter_addr(next.addr, next.family)] |= LB_FILTER_ADDR;
+		if (next.proto)
+			f->slot[lb_filter_svc(&next)] |= LB_FILTER_SVC;
+		if (next.proto && v.mode == LB_MODE_NAT)
+			f->slot[lb_filter_addr(v.src, next.family)] |= LB_FILTER_NAT;
+	}
+}
+
+static void filter_write(const struct lb_vip_filter *f)
+{
+	uint32_t zero = 0;
+
+	assert_int_equal(bpf_map__update_elem(skel->maps.lb_vip_filter, &zero, sizeof(zero), f,
+					      sizeof(*f), BPF_ANY),
+			 0);
+}
+
+static void filter_read(struct lb_vip_filter *f)
+{
+	uint32_t zero = 0;
+
+	assert_int_equal(
+	    bpf_map__lookup_elem(skel->maps.lb_vip_filter, &zero, sizeof(zero), f, sizeof(*f), 0),
+	    0);
+}
+
+static struct lb_vip_filter filter_buf;
+
+/* After the tests change lb_vips: the filter the control plane would write. */
+static void filter_update(void)
+{
+	filter_count(&filter_buf);
+	filter_write(&filter_buf);
+}
+
+/* Every flag in every slot: as if every packet collided with a VIP. */
+static void filter_saturate(void)
+{
+	memset(&filter_buf, LB_FILTER_ALL, sizeof(filter_buf));
+	filter_write(&filter_buf);
+}
+
+/* Flags of the slot of an address / a service. */
+static uint8_t filter_addr_flags(uint8_t family, const char *addr)
+{
+	__be32 a[4];
+
+	addr_of(family, addr, a);
+	filter_read(&filter_buf);
+	return filter_buf.slot[lb_filter_addr(a, family == 4 ? LB_AF_V4 : LB_AF_V6)];
+}
+
+static uint8_t filter_svc_flags(const struct lb_vip_key *k)
+{
+	filter_read(&filter_buf);
+	return filter_buf.slot[lb_filter_svc(k)];
+}
+
 /* Back to the base configuration with empty connection and NAT tables. */
 static void lb_reset(void)
 {
@@ -316,6 +404,7 @@ static void lb_reset(void)
 
 	map_clear(skel->maps.lb_conns);
 	map_clear(skel->maps.lb_nat_rev);
+	map_clear(skel->maps.lb_vips); /* what setups and test_ctl_filter added */
 	for (uint32_t id = 1; id < N_REALS; id++)
 		real_set(id, reals[id].family ? LB_REAL_F_ACTIVE : 0, 1);
 	k = vip_key(4, VIP4, 0, 0);
@@ -338,6 +427,7 @@ static void lb_reset(void)
 			n++;
 		ring_set_n(id, vc->ring, n, id == 16 ? 13 : RING_SIZE);
 	}
+	filter_update();
 }
 
 /* ------------------------------------------------------------------ */
@@ -579,6 +669,63 @@ static void setup_nat_own(const struct fixture *fx)
 	nat_rev_put(&fx->in, 3, 4, nat_port_of(&fx->in, 0), NULL);
 }
 
+/* The premise of a collision fixture: a and b share a filter slot. */
+static void assert_same_slot(uint8_t family, const char *a, const char *b)
+{
+	__be32 x[4], y[4];
+	uint8_t af = family == 4 ? LB_AF_V4 : LB_AF_V6;
+
+	addr_of(family, a, x);
+	addr_of(family, b, y);
+	if (lb_filter_addr(x, af) != lb_filter_addr(y, af))
+		fail_msg("%s and %s no longer share a filter slot: pick another address", a, b);
+}
+
+static void setup_coll_vip4(const struct fixture *fx)
+{
+	(void)fx;
+	assert_same_slot(4, COLL_VIP4, VIP4);
+}
+
+static void setup_coll_vip6(const struct fixture *fx)
+{
+	(void)fx;
+	assert_same_slot(6, COLL_VIP6, VIP6);
+}
+
+static void setup_coll_svc(const struct fixture *fx)
+{
+	struct lb_vip_key a = vip_key(4, VIP4, 443, IPPROTO_TCP);
+	struct lb_vip_key b = vip_key(4, VIP4, COLL_SVC, IPPROTO_TCP);
+
+	(void)fx;
+	if (lb_filter_svc(&a) != lb_filter_svc(&b))
+		fail_msg("port %u no longer shares the slot of VIP4:443: pick another", COLL_SVC);
+}
+
+static void setup_coll_nat4(const struct fixture *fx)
+{
+	assert_same_slot(4, COLL_NAT4, LBB4);
+	setup_nat_reply4(fx);
+}
+
+/*
+ * A VIP (address-only entry and a service) on COLL_NAT4, which shares the
+ * NAT source LBB4's slot: replies to LBB4 find the VIP flag there too.
+ */
+static void setup_nat_reply4_vip_slot(const struct fixture *fx)
+{
+	struct lb_vip_key k = vip_key(4, COLL_NAT4, 0, 0);
+
+	assert_same_slot(4, COLL_NAT4, LBB4);
+	vip_put(&k, 102, LB_VIP_F_ADDR, 0, 4, NULL);
+	k = vip_key(4, COLL_NAT4, 80, IPPROTO_TCP);
+	vip_put(&k, 18, 0, LB_MODE_DSR_L2, 4, NULL);
+	filter_update();
+	assert_true(filter_addr_flags(4, LBB4) & LB_FILTER_ADDR);
+	setup_nat_reply4(fx);
+}
+
 /* clang-format off */
 static const struct fixture fixtures[] = {
 	/* Not for the LB */
@@ -626,6 +773,44 @@ static const struct fixture fixtures[] = {
 	  .in = { TO_LB, UDP4(CLIENT4, 1234, OTHER4, 53), .trunc = 14 + 20 + 4 },
 	  .verdict = XDP_PASS,
 	  .ctr = STAT(LB_STAT_PASS) },
+
+	/* lb_vip_filter: a shared slot costs lookups, never a verdict */
+	{ "IPv4 TCP to a non-VIP in a VIP address's filter slot passes",
+	  .in = { TO_LB, TCP4(CLIENT4, 1234, COLL_VIP4, 80) },
+	  .setup = setup_coll_vip4,
+	  .verdict = XDP_PASS,
+	  .ctr = STAT(LB_STAT_PASS) },
+	{ "IPv6 UDP to a non-VIP in a VIP address's filter slot passes",
+	  .in = { TO_LB, UDP6(CLIENT6, 1234, COLL_VIP6, 53) },
+	  .setup = setup_coll_vip6,
+	  .verdict = XDP_PASS,
+	  .ctr = STAT(LB_STAT_PASS) },
+	{ "ICMP echo to a non-VIP in a VIP address's filter slot passes",
+	  .in = { TO_LB, ICMP4(CLIENT4, COLL_VIP4, 8) },
+	  .setup = setup_coll_vip4,
+	  .verdict = XDP_PASS,
+	  .ctr = STAT(LB_STAT_PASS) },
+	{ "IPv4 options to a non-VIP in a VIP address's filter slot pass",
+	  .in = { TO_LB, TCP4(CLIENT4, 1234, COLL_VIP4, 80), .opts = 4 },
+	  .setup = setup_coll_vip4,
+	  .verdict = XDP_PASS,
+	  .ctr = STAT(LB_STAT_PASS) },
+	{ "TCP to a VIP address, port in a service's filter slot, passes",
+	  .in = { TO_LB, TCP4(CLIENT4, 1234, VIP4, COLL_SVC) },
+	  .setup = setup_coll_svc,
+	  .verdict = XDP_PASS,
+	  .ctr = STAT(LB_STAT_PASS) },
+	{ "reply-like TCP to a non-VIP in the NAT source's filter slot passes",
+	  .in = { MACS(MAC_LBB, MAC_R2), TCP4("10.1.0.12", 8000, COLL_NAT4, 40000) },
+	  .setup = setup_coll_nat4,
+	  .verdict = XDP_PASS,
+	  .ctr = STAT(LB_STAT_PASS), .ingress = 1 },
+	{ "NAT reply to a source whose filter slot a VIP address shares: translated",
+	  .in = { MACS(MAC_LBB, MAC_R2), TCP4("10.1.0.12", 8000, LBB4, 40000) },
+	  .setup = setup_nat_reply4_vip_slot,
+	  .verdict = XDP_REDIRECT,
+	  .out = { MACS(MAC_CLIENT, MAC_LBA), TCP4(VIP4, 8080, CLIENT4, 1234) },
+	  .ctr = STAT(LB_STAT_REDIRECT), .ctr2 = STAT(LB_STAT_NAT_REPLY), .ingress = 1, .rewrites = true },
 
 	/* DSR L2 */
 	{ "DSR v4 TCP, real on the ingress link: XDP_TX, MACs only",
@@ -1007,9 +1192,8 @@ static void check_counters(const struct fixture *fx, const struct counters *b,
 	assert_int_equal(a->vip_bytes - b->vip_bytes, fwd ? in_len : 0);
 }
 
-static void test_fixture(void **state)
+static void run_fixture(const struct fixture *fx, bool saturated)
 {
-	const struct fixture *fx = *state;
 	uint8_t in[PKT_MAX], exp[PKT_MAX];
 	size_t in_len, exp_len;
 	struct counters before, after;
@@ -1019,6 +1203,8 @@ static void test_fixture(void **state)
 	lb_reset();
 	if (fx->setup)
 		fx->setup(fx);
+	if (saturated)
+		filter_saturate();
 	counters_read(&before);
 	assert_int_equal(xdp_run(lb_fd(), in, in_len, fx->ingress ? if_b : if_a, 1, &r), 0);
 	counters_read(&after);
@@ -1043,6 +1229,17 @@ static void test_fixture(void **state)
 			assert_int_equal(verify_csums(r.out, r.out_len), 0);
 	}
 	check_counters(fx, &before, &after, in_len);
+}
+
+static void test_fixture(void **state)
+{
+	run_fixture(*state, false);
+}
+
+/* The same fixture with every filter flag set: the lookups alone decide. */
+static void test_fixture_saturated(void **state)
+{
+	run_fixture(*state, true);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1193,6 +1390,121 @@ static void test_nat_port_lost(void **state)
 			 0);
 	assert_int_equal(ntohs(c.nat_port), nat_port_of(&fwd, 1));
 	assert_int_equal(bpf_map_get_next_key(bpf_map__fd(skel->maps.lb_nat_rev), NULL, &f), 0);
+}
+
+/*
+ * The control plane keeps the filter: this test's maps are pinned and
+ * opened by lb_ctl (user/bpfctl/lb.c), which adds and removes VIPs as the
+ * CLI does; after each step the filter must be what lb_vips counts to, and
+ * packets must follow: a new VIP forwards, a NAT VIP's new source gets its
+ * replies translated, a deleted VIP's address passes again.
+ */
+#define CTL_VIP	 "10.100.0.2"
+#define CTL_NAT	 "10.1.0.253" /* source of the NAT VIP added here */
+#define CTL_REAL "10.0.0.11"  /* on lbA */
+
+static void assert_filter_counted(void)
+{
+	static struct lb_vip_filter want, got;
+
+	filter_count(&want);
+	filter_read(&got);
+	assert_memory_equal(&want, &got, sizeof(want));
+}
+
+static char ctl_dir[64];
+static struct lb_ctl *ctl;
+
+/* Whatever test_ctl_filter got to: unpinned and closed, even after a failure. */
+static int ctl_teardown(void **state)
+{
+	(void)state;
+	lb_ctl_close(ctl);
+	ctl = NULL;
+	if (ctl_dir[0]) {
+		bpf_object__unpin_maps(skel->obj, ctl_dir);
+		rmdir(ctl_dir);
+		ctl_dir[0] = '\0';
+	}
+	return 0;
+}
+
+static void test_ctl_filter(void **state)
+{
+	const struct pkt dsr = {TO_LB, TCP4(CLIENT4, 1234, CTL_VIP, 80)};
+	const struct pkt dsr_out = {MACS(MAC_R1, MAC_LBA), TCP4(CLIENT4, 1234, CTL_VIP, 80)};
+	const struct pkt nat = {TO_LB, TCP4(CLIENT4, 1234, CTL_VIP, 8080)};
+	struct lb_vip_key kd = vip_key(4, CTL_VIP, 80, IPPROTO_TCP);
+	struct lb_vip_key kn = vip_key(4, CTL_VIP, 8080, IPPROTO_TCP);
+	uint8_t exp[PKT_MAX];
+	__be32 src[4], real[4];
+	struct pkt reply;
+	struct lb_conn c;
+	struct lb_flow f;
+	struct run r;
+	size_t len;
+
+	(void)state;
+	lb_reset();
+	/* premises: the new addresses share no slot with the base configuration */
+	assert_int_equal(filter_addr_flags(4, CTL_VIP), 0);
+	assert_int_equal(filter_addr_flags(4, CTL_NAT), 0);
+	assert_int_equal(lb_run_pkt(&dsr, if_a, &r), XDP_PASS);
+
+	snprintf(ctl_dir, sizeof(ctl_dir), "/sys/fs/bpf/xdpt_lb_%d", (int)getpid());
+	/* Mounts bpffs first where there is none ('ip netns exec' remounts /sys). */
+	if (bpffs_prepare(ctl_dir))
+		fail_msg("cannot prepare %s", ctl_dir);
+	assert_int_equal(bpf_object__pin_maps(skel->obj, ctl_dir), 0);
+	ctl = lb_ctl_open(ctl_dir, 0);
+	assert_non_null(ctl);
+
+	/* A DSR VIP: flags before the entries, so its first packet is forwarded. */
+	addr_of(4, CTL_REAL, real);
+	assert_int_equal(lb_ctl_vip_set(ctl, &kd, LB_MODE_DSR_L2, NULL, 0), 0);
+	assert_int_equal(lb_ctl_backend_set(ctl, &kd, LB_AF_V4, real, 0, 1), 0);
+	assert_filter_counted();
+	assert_true(filter_addr_flags(4, CTL_VIP) & LB_FILTER_ADDR);
+	assert_true(filter_svc_flags(&kd) & LB_FILTER_SVC);
+	assert_int_equal(lb_run_pkt(&dsr, if_a, &r), XDP_TX);
+	len = pkt_build(&dsr_out, &dsr, exp);
+	assert_int_equal(r.out_len, len);
+	assert_memory_equal(r.out, exp, len);
+
+	/* A NAT VIP on the same address with a source of its own. */
+	addr_of(4, CTL_NAT, src);
+	addr_of(4, "10.1.0.12", real);
+	assert_int_equal(lb_ctl_vip_set(ctl, &kn, LB_MODE_NAT, src, 0), 0);
+	assert_int_equal(lb_ctl_backend_set(ctl, &kn, LB_AF_V4, real, htons(8000), 1), 0);
+	assert_filter_counted();
+	assert_true(filter_addr_flags(4, CTL_NAT) & LB_FILTER_NAT);
+	assert_int_equal(lb_run_pkt(&nat, if_a, &r), XDP_REDIRECT);
+	pkt_flow(&nat, &f);
+	assert_int_equal(bpf_map__lookup_elem(skel->maps.lb_conns, &f, sizeof(f), &c, sizeof(c), 0),
+			 0);
+	reply = (struct pkt){MACS(MAC_LBB, MAC_R2),
+			     TCP4("10.1.0.12", 8000, CTL_NAT, ntohs(c.nat_port))};
+	assert_int_equal(lb_run_pkt(&reply, if_b, &r), XDP_REDIRECT);
+	len =
+	    pkt_build(&(struct pkt){MACS(MAC_CLIENT, MAC_LBA), TCP4(CTL_VIP, 8080, CLIENT4, 1234)},
+		      NULL, exp);
+	assert_int_equal(r.out_len, len);
+	assert_memory_equal(r.out, exp, len);
+
+	/* The NAT VIP goes: its source's flag with it, the DSR VIP's stay. */
+	assert_int_equal(lb_ctl_vip_del(ctl, &kn), 0);
+	assert_filter_counted();
+	assert_int_equal(filter_addr_flags(4, CTL_NAT), 0);
+	assert_true(filter_addr_flags(4, CTL_VIP) & LB_FILTER_ADDR);
+	assert_int_equal(lb_run_pkt(&reply, if_b, &r), XDP_PASS);
+	assert_int_equal(lb_run_pkt(&dsr, if_a, &r), XDP_TX);
+
+	/* The last VIP of the address goes: its slots are clear again. */
+	assert_int_equal(lb_ctl_vip_del(ctl, &kd), 0);
+	assert_filter_counted();
+	assert_int_equal(filter_addr_flags(4, CTL_VIP), 0);
+	assert_int_equal(filter_svc_flags(&kd), 0);
+	assert_int_equal(lb_run_pkt(&dsr, if_a, &r), XDP_PASS);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1461,7 +1773,7 @@ static int load(void)
 
 int main(int argc, char **argv)
 {
-	struct CMUnitTest tests[N_FIXTURES + 8];
+	struct CMUnitTest tests[2 * N_FIXTURES + 8];
 	size_t n = 0;
 	int rc;
 
@@ -1486,11 +1798,21 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < N_FIXTURES; i++)
 			tests[n++] = (struct CMUnitTest){fixtures[i].desc, test_fixture, NULL, NULL,
 							 (void *)&fixtures[i]};
+		for (size_t i = 0; i < N_FIXTURES; i++) {
+			char *name;
+
+			if (asprintf(&name, "filter saturated: %s", fixtures[i].desc) < 0)
+				return 1;
+			tests[n++] = (struct CMUnitTest){name, test_fixture_saturated, NULL, NULL,
+							 (void *)&fixtures[i]};
+		}
 		tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_maglev_slot);
 		tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_default_size_table);
 		tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_nat_round_trip_v4);
 		tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_nat_round_trip_v6);
 		tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_nat_port_lost);
+		tests[n++] =
+		    (struct CMUnitTest)cmocka_unit_test_teardown(test_ctl_filter, ctl_teardown);
 		rc = _cmocka_run_group_tests("xdp_lb", tests, n, NULL, NULL);
 	}
 	xdp_lb_bpf__destroy(skel);

@@ -36,6 +36,9 @@ fail() { echo "FAIL: $*"; T_FAILS=$((T_FAILS + 1)); }
 skip() { echo "SKIP: $*"; }
 # check NAME CMD...: PASS if CMD succeeds, else FAIL.
 check() { local n=$1; shift; if "$@"; then pass "$n"; else fail "$n"; fi; }
+# quiet CMD...: CMD with its output discarded, for check (a redirect after
+# 'check ...' would swallow the PASS/FAIL line too).
+quiet() { "$@" >/dev/null 2>&1; }
 # t_done: exit status for the runner.
 t_done() { [[ $T_FAILS -eq 0 ]]; exit $?; }
 

@@ -14,10 +14,12 @@
 #include <sys/socket.h>
 #include <sys/statfs.h>
 #include <linux/magic.h>
+#include <time.h>
 #include <unistd.h>
 #include <xdp/libxdp.h>
 
 #include "bpfctl/bpffs.h"
+#include "net/neigh.h"
 #include "route/maglev.h"
 #include "util/log.h"
 #include "xdp_lb.skel.h"
@@ -35,6 +37,7 @@ enum lb_map_idx {
 	M_VIP_STATS,
 	M_REAL_STATS,
 	M_MEMBERS,
+	M_VIP_FILTER,
 	M_MAX,
 };
 
@@ -42,7 +45,7 @@ static const char *const map_names[M_MAX] = {
 	[M_VIPS] = "lb_vips",		[M_RINGS] = "lb_rings",		[M_REALS] = "lb_reals",
 	[M_CONNS] = "lb_conns",		[M_NAT_REV] = "lb_nat_rev",	[M_STATS] = "lb_stats",
 	[M_DROPS] = "lb_drops",		[M_VIP_STATS] = "lb_vip_stats", [M_REAL_STATS] = "lb_real_stats",
-	[M_MEMBERS] = "lb_members",
+	[M_MEMBERS] = "lb_members",	[M_VIP_FILTER] = "lb_vip_filter",
 };
 
 struct lb_ctl {
@@ -115,6 +118,56 @@ static int open_pinned(struct lb_ctl *ctl)
 		}
 	}
 	return 0;
+}
+
+/*
+ * lb_vip_filter's flags for one lb_vips entry (lb.h): its address, its
+ * service, and a NAT service's source address, whose replies lb_nat_rev
+ * translates.
+ */
+static void filter_mark(struct lb_vip_filter *f, const struct lb_vip_key *k, const struct lb_vip *v)
+{
+	f->slot[lb_filter_addr(k->addr, k->family)] |= LB_FILTER_ADDR;
+	if (!k->proto)
+		return;
+	f->slot[lb_filter_svc(k)] |= LB_FILTER_SVC;
+	if (v->mode == LB_MODE_NAT)
+		f->slot[lb_filter_addr(v->src, k->family)] |= LB_FILTER_NAT;
+}
+
+/*
+ * Recompute lb_vip_filter from lb_vips, plus {add, add_v} when not NULL
+ * (the entry about to be inserted), and write it whole. Whole, because a
+ * slot is shared by whatever hashes to it: only a recount can tell that a
+ * flag is no longer needed. One update copies the value byte by byte at
+ * worst, so a packet sees each slot old or new: callers write a superset
+ * before an insertion and a subset after a deletion, and no flag a live
+ * entry needs is ever missing. 0 or -errno.
+ */
+static int filter_sync(struct lb_ctl *ctl, const struct lb_vip_key *add, const struct lb_vip *add_v)
+{
+	struct lb_vip_key k, next, *prev = NULL;
+	struct lb_vip_filter *f = calloc(1, sizeof(*f));
+	uint32_t zero = 0;
+	struct lb_vip v;
+	int err = 0;
+
+	if (!f)
+		return -ENOMEM;
+	while (!bpf_map_get_next_key(ctl->fd[M_VIPS], prev, &next)) {
+		k = next;
+		prev = &k;
+		if (!bpf_map_lookup_elem(ctl->fd[M_VIPS], &next, &v))
+			filter_mark(f, &next, &v);
+	}
+	if (add)
+		filter_mark(f, add, add_v);
+	if (bpf_map_update_elem(ctl->fd[M_VIP_FILTER], &zero, f, BPF_ANY))
+		err = -errno;
+	free(f);
+	if (err)
+		pr_err("lb: cannot update lb_vip_filter: %s", strerror(-err));
+	return err;
 }
 
 /*
@@ -191,7 +244,8 @@ static int load_and_pin(struct lb_ctl *ctl)
 			return -errno;
 	}
 	pr_debug("lb: maps under %s (%s)", ctl->pin_dir, reused[M_VIPS] ? "reused" : "new");
-	return 0;
+	/* Reused VIPs with a new filter (pinned by an older build) need their flags. */
+	return filter_sync(ctl, NULL, NULL);
 }
 
 struct lb_ctl *lb_ctl_open(const char *pin_dir, unsigned int flags)
@@ -408,46 +462,69 @@ static uint32_t real_find(struct lb_ctl *ctl, uint32_t vip_id, uint8_t family,
 }
 
 /*
- * Make the kernel resolve the real's link-layer address: the datapath's
- * bpf_fib_lookup() only reads the neighbour table, and in DSR L2 mode an
- * unresolved neighbour drops packets. One datagram to the discard port is
- * enough to start ARP / neighbour discovery.
+ * Next hop of a real, cached in it for the datapath (lb.h): without it,
+ * bpf_fib_lookup() runs for every packet. Resolving also starts ARP /
+ * neighbour discovery when the neighbour is unknown, which the datapath's
+ * lookup cannot do (in dsr-l2 mode it drops until the kernel knows it).
+ * The wait is short: a backend that does not answer must not stall a
+ * command, and an uncached real still forwards, only slower.
  */
-static void neigh_prime(uint8_t family, const __be32 addr[4])
+#define LB_HOP_WAIT_MS 300
+
+/*
+ * Resolve r's next hop into r->ifindex/dmac/smac (all zero when it cannot
+ * be cached). DSR keeps the VIP as destination, so only a real on the
+ * link itself can take the frame: a gateway is cached only for ipip and
+ * nat, whose packets are addressed to the real (mode 0, unknown, counts
+ * as DSR). 0 or -errno of neigh_resolve (-ENETUNREACH: DSR behind a gateway).
+ */
+static int real_hop(struct lb_real *r, uint8_t mode, int timeout_ms)
 {
-	struct sockaddr_storage ss = { 0 };
-	socklen_t len;
-	int fd;
+	struct neigh_hop hop;
+	int err = neigh_resolve(r->family, r->addr, &hop, timeout_ms);
 
-	if (family == LB_AF_V4) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(9);
-		sin->sin_addr.s_addr = addr[0];
-		len = sizeof(*sin);
-	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(9);
-		memcpy(&sin6->sin6_addr, addr, 16);
-		len = sizeof(*sin6);
+	if (!err && hop.via_gw && mode != LB_MODE_IPIP && mode != LB_MODE_NAT)
+		err = -ENETUNREACH;
+	if (err) {
+		r->ifindex = 0;
+		memset(r->dmac, 0, sizeof(r->dmac));
+		memset(r->smac, 0, sizeof(r->smac));
+		return err;
 	}
-	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return;
-	if (sendto(fd, "", 0, 0, (struct sockaddr *)&ss, len) < 0)
-		pr_debug("lb: neighbour priming: %s", strerror(errno));
-	close(fd);
+	r->ifindex = (uint32_t)hop.ifindex;
+	memcpy(r->dmac, hop.dmac, sizeof(r->dmac));
+	memcpy(r->smac, hop.smac, sizeof(r->smac));
+	return 0;
 }
 
-static int real_alloc(struct lb_ctl *ctl, uint8_t family, const __be32 addr[4], __be16 port,
-		      uint32_t *out)
+static void real_hop_log(const struct lb_real *r, int err)
 {
-	struct lb_real r;
+	char a[64];
+
+	lb_addr_fmt(r->family, r->addr, 0, a, sizeof(a));
+	if (err == -ENETUNREACH)
+		pr_debug("lb: real %s: dsr-l2 behind a gateway: next hop not cached", a);
+	else if (err)
+		pr_debug("lb: real %s: next hop not cached (%s): bpf_fib_lookup per packet", a,
+			 strerror(-err));
+	else
+		pr_debug("lb: real %s: next hop ifindex %u %02x:%02x:%02x:%02x:%02x:%02x", a,
+			 r->ifindex, r->dmac[0], r->dmac[1], r->dmac[2], r->dmac[3], r->dmac[4],
+			 r->dmac[5]);
+}
+
+static int real_alloc(struct lb_ctl *ctl, uint8_t mode, uint8_t family, const __be32 addr[4],
+		      __be16 port, uint32_t *out)
+{
+	struct lb_real hop = { .family = family }, r;
 	uint32_t id;
 
+	/*
+	 * Resolved before a slot is picked, so the wait does not widen the
+	 * window in which another invocation could pick the same slot.
+	 */
+	memcpy(hop.addr, addr, 16);
+	real_hop_log(&hop, real_hop(&hop, mode, LB_HOP_WAIT_MS));
 	for (id = 1; id < LB_MAX_REALS; id++) {
 		if (real_get(ctl, id, &r) || (r.flags & LB_REAL_F_ACTIVE))
 			continue;
@@ -457,12 +534,11 @@ static int real_alloc(struct lb_ctl *ctl, uint8_t family, const __be32 addr[4], 
 		r.port = port;
 		r.family = family;
 		r.flags = LB_REAL_F_ACTIVE;
-		r.ifindex = 0;
-		memset(r.dmac, 0, sizeof(r.dmac));
-		memset(r.smac, 0, sizeof(r.smac));
+		r.ifindex = hop.ifindex;
+		memcpy(r.dmac, hop.dmac, sizeof(r.dmac));
+		memcpy(r.smac, hop.smac, sizeof(r.smac));
 		if (bpf_map_update_elem(ctl->fd[M_REALS], &id, &r, BPF_ANY))
 			return -errno;
-		neigh_prime(family, addr);
 		*out = id;
 		return 0;
 	}
@@ -678,6 +754,10 @@ int lb_ctl_vip_set(struct lb_ctl *ctl, const struct lb_vip_key *key, uint8_t mod
 		if (err)
 			return err;
 	}
+	/* The filter's flags before the entry: its packets must not pass it by. */
+	err = filter_sync(ctl, key, &v);
+	if (err)
+		return err;
 	if (bpf_map_update_elem(ctl->fd[M_VIPS], key, &v, BPF_ANY))
 		return -errno;
 	if (vip_get(ctl, &akey, &av)) {
@@ -690,7 +770,8 @@ int lb_ctl_vip_set(struct lb_ctl *ctl, const struct lb_vip_key *key, uint8_t mod
 		if (bpf_map_update_elem(ctl->fd[M_VIPS], &akey, &av, BPF_NOEXIST))
 			return -errno;
 	}
-	return 0;
+	/* And a recount after: a changed NAT source drops the old one's flag. */
+	return filter_sync(ctl, NULL, NULL);
 }
 
 /* Does any service VIP other than skip use the address of key? */
@@ -726,6 +807,8 @@ int lb_ctl_vip_del(struct lb_ctl *ctl, const struct lb_vip_key *key)
 		return -errno;
 	if (!addr_in_use(ctl, key))
 		bpf_map_delete_elem(ctl->fd[M_VIPS], &akey);
+	/* Flags only after the entries are gone; a failure leaves them set: slower, right. */
+	filter_sync(ctl, NULL, NULL);
 	bpf_map_delete_elem(ctl->fd[M_RINGS], &v.id);
 	gone = calloc(LB_MAX_REALS, sizeof(*gone));
 	if (!gone)
@@ -780,7 +863,7 @@ int lb_ctl_backend_set(struct lb_ctl *ctl, const struct lb_vip_key *vip, uint8_t
 	mk.vip = v.id;
 	mk.real = real_find(ctl, v.id, family, addr, port);
 	if (!mk.real) {
-		err = real_alloc(ctl, family, addr, port, &mk.real);
+		err = real_alloc(ctl, v.mode, family, addr, port, &mk.real);
 		if (err)
 			return err;
 		if (bpf_map_update_elem(ctl->fd[M_MEMBERS], &mk, &m, BPF_NOEXIST)) {
@@ -859,6 +942,132 @@ int lb_ctl_backend_drain(struct lb_ctl *ctl, uint8_t family, const __be32 addr[4
 			err = e;
 	}
 	return hits ? err : -ENOENT;
+}
+
+/*
+ * Forwarding mode of every real's VIP, indexed by real id (a real belongs
+ * to one VIP); 0 where unknown. NULL when out of memory.
+ */
+static uint8_t *real_modes(struct lb_ctl *ctl)
+{
+	uint8_t vip_mode[LB_MAX_VIPS] = { 0 };
+	uint8_t *modes = calloc(LB_MAX_REALS, 1);
+	struct lb_vip_key vk, vnext, *vprev = NULL;
+	struct lb_member_key mk, mnext, *mprev = NULL;
+	struct lb_vip v;
+
+	if (!modes)
+		return NULL;
+	while (!bpf_map_get_next_key(ctl->fd[M_VIPS], vprev, &vnext)) {
+		vk = vnext;
+		vprev = &vk;
+		if (!vip_get(ctl, &vnext, &v) && !(v.flags & LB_VIP_F_ADDR) && v.id < LB_MAX_VIPS)
+			vip_mode[v.id] = v.mode;
+	}
+	while (!bpf_map_get_next_key(ctl->fd[M_MEMBERS], mprev, &mnext)) {
+		mk = mnext;
+		mprev = &mk;
+		if (mnext.real < LB_MAX_REALS && mnext.vip < LB_MAX_VIPS)
+			modes[mnext.real] = vip_mode[mnext.vip];
+	}
+	return modes;
+}
+
+/*
+ * Store want's next hop in slot id if it differs from what is there. The
+ * map has no compare-and-swap: the slot is read again just before the
+ * write, and left alone if another invocation removed or replaced the real
+ * meanwhile. 1 when written, 0 when not, -errno.
+ */
+static int real_hop_store(struct lb_ctl *ctl, uint32_t id, const struct lb_real *want)
+{
+	struct lb_real cur;
+	int err = real_get(ctl, id, &cur);
+
+	if (err)
+		return err;
+	if (!(cur.flags & LB_REAL_F_ACTIVE) || cur.gen != want->gen || cur.family != want->family ||
+	    cur.port != want->port || !addr_eq(cur.addr, want->addr))
+		return 0;
+	if (cur.ifindex == want->ifindex && !memcmp(cur.dmac, want->dmac, sizeof(cur.dmac)) &&
+	    !memcmp(cur.smac, want->smac, sizeof(cur.smac)))
+		return 0;
+	cur.ifindex = want->ifindex;
+	memcpy(cur.dmac, want->dmac, sizeof(cur.dmac));
+	memcpy(cur.smac, want->smac, sizeof(cur.smac));
+	if (bpf_map_update_elem(ctl->fd[M_REALS], &id, &cur, BPF_EXIST))
+		return -errno;
+	return 1;
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int lb_ctl_refresh_hops(struct lb_ctl *ctl)
+{
+	uint32_t *pending = NULL, npending = 0, id, i, j;
+	uint8_t *modes = real_modes(ctl);
+	uint64_t deadline;
+	struct lb_real r;
+	int changed = 0, err = 0, e;
+	bool last;
+
+	pending = calloc(LB_MAX_REALS, sizeof(*pending));
+	if (!modes || !pending) {
+		err = -ENOMEM;
+		goto out;
+	}
+	/*
+	 * First every real without waiting, which starts the resolution of
+	 * every unknown neighbour at once; then only those, polled together
+	 * until LB_HOP_WAIT_MS: N silent backends cost one wait, not N.
+	 */
+	for (id = 1; id < LB_MAX_REALS; id++) {
+		if (real_get(ctl, id, &r) || !(r.flags & LB_REAL_F_ACTIVE))
+			continue;
+		e = real_hop(&r, modes[id], 0);
+		if (e == -EAGAIN) {
+			pending[npending++] = id;
+			continue;
+		}
+		real_hop_log(&r, e);
+		e = real_hop_store(ctl, id, &r);
+		if (e < 0)
+			err = err ?: e;
+		else
+			changed += e;
+	}
+	deadline = mono_ms() + LB_HOP_WAIT_MS;
+	while (npending) {
+		usleep(10000);
+		last = mono_ms() >= deadline;
+		for (i = j = 0; i < npending; i++) {
+			id = pending[i];
+			if (real_get(ctl, id, &r) || !(r.flags & LB_REAL_F_ACTIVE))
+				continue;
+			e = real_hop(&r, modes[id], 0);
+			if (e == -EAGAIN && !last) {
+				pending[j++] = id;
+				continue;
+			}
+			real_hop_log(&r, e);
+			e = real_hop_store(ctl, id, &r);
+			if (e < 0)
+				err = err ?: e;
+			else
+				changed += e;
+		}
+		npending = j;
+	}
+out:
+	free(pending);
+	free(modes);
+	return err ?: changed;
 }
 
 /* ---- reading ------------------------------------------------------------ */

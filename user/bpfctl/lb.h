@@ -68,6 +68,9 @@ int lb_ctl_ifstatus(int ifindex, struct lb_ifstatus *st);
  * keeps the current size (LB_RING_DEFAULT for a new VIP). Deleting a VIP
  * removes its table, its address-only entry when no other VIP uses the
  * address, and its memberships (reals used by nothing else are removed).
+ * Both keep lb_vip_filter in step with lb_vips (flags set before an entry
+ * goes in, recounted after one goes out or changes); lb_ctl_open with
+ * LB_CTL_CREATE recounts it too.
  */
 int lb_ctl_vip_set(struct lb_ctl *ctl, const struct lb_vip_key *key, uint8_t mode,
 		   const __be32 src[4], uint32_t table_size);
@@ -91,6 +94,16 @@ int lb_ctl_backend_del(struct lb_ctl *ctl, const struct lb_vip_key *vip, uint8_t
  */
 int lb_ctl_backend_drain(struct lb_ctl *ctl, uint8_t family, const __be32 addr[4], __be16 port,
 			 bool on);
+/*
+ * Resolve again the next hop cached in every ACTIVE real (lb.h: ifindex,
+ * dmac, smac; filled when a real is added) and update those that changed;
+ * one that no longer resolves is cleared, so the datapath falls back to
+ * bpf_fib_lookup(). For after route, neighbour or backend MAC changes: the
+ * cache is a snapshot and the datapath's traffic never refreshes it. Unknown
+ * neighbours are all resolved at once, with one wait of at most ~300 ms.
+ * Returns the number of reals whose cache changed, or -errno.
+ */
+int lb_ctl_refresh_hops(struct lb_ctl *ctl);
 
 /* Iteration, for list and status. Callbacks return 0 to go on. */
 struct lb_vip_info {

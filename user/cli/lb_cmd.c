@@ -53,6 +53,10 @@ static void lb_usage(FILE *f)
 		   "  backend del VIP ADDR[:PORT] [--proto tcp|udp]\n"
 		   "  backend drain ADDR[:PORT] [--undo]\n"
 		   "  backend list [VIP] [--proto tcp|udp]\n"
+		   "  backend refresh    resolve every backend's next hop (output interface and\n"
+		   "                     MACs, cached for the datapath) again, e.g. after a route\n"
+		   "                     or neighbour change; unresolved ones fall back to a\n"
+		   "                     per-packet FIB lookup\n"
 		   "  stats [--watch] [--interval SECONDS] [--count N]\n"
 		   "  decap attach|detach|status IFACE\n"
 		   "                     on a backend of an ipip VIP: strip the outer header on\n"
@@ -492,7 +496,7 @@ static int cmd_backend(const struct lb_opts *o, int argc, char **argv)
 	int ret, err;
 
 	if (argc < 1)
-		return bad("backend needs add, del, drain or list%s", "");
+		return bad("backend needs add, del, drain, list or refresh%s", "");
 	if (!strcmp(argv[0], "list")) {
 		if (argc > 2)
 			return bad("unexpected argument '%s'", argv[2]);
@@ -528,8 +532,21 @@ static int cmd_backend(const struct lb_opts *o, int argc, char **argv)
 			return fprintf(stderr, "xdproxy: no backend %s\n", argv[1]), 1;
 		return err ? fail("backend drain", err) : 0;
 	}
+	if (!strcmp(argv[0], "refresh")) {
+		if (argc != 1)
+			return bad("unexpected argument '%s'", argv[1]);
+		ctl = open_state(o, 0);
+		if (!ctl)
+			return 1;
+		err = lb_ctl_refresh_hops(ctl);
+		lb_ctl_close(ctl);
+		if (err < 0)
+			return fail("backend refresh", err);
+		printf("next hops refreshed: %d changed\n", err);
+		return 0;
+	}
 	if (strcmp(argv[0], "add") && strcmp(argv[0], "del"))
-		return bad("unknown backend command '%s': add, del, drain or list", argv[0]);
+		return bad("unknown backend command '%s': add, del, drain, list or refresh", argv[0]);
 	if (argc != 3)
 		return bad("backend %s needs VIP and ADDR[:PORT]", argv[0]);
 	ret = vip_key(argv[1], o->proto, &k);
