@@ -21,7 +21,7 @@ t_require_root
 PIN=/sys/fs/bpf/xdpt$$
 LBHTTP="$(dirname "$0")/lb_http.py"
 PY=$(command -v python3)
-N_REQ=${N_REQ:-200}
+N_REQ=${N_REQ:-400}
 
 lbcli() { nsenter --net="/run/netns/$T_PREFIX-lb" "$XDPROXY" "$@" --pin-path "$PIN"; }
 cleanup_pins() { rm -rf "$PIN" "$PIN-cl"; t_cleanup; }
@@ -150,7 +150,9 @@ backend_addr() { # N FAMILY
 }
 vip_arg() { if [[ $2 == 4 ]]; then echo "198.18.100.$1:80"; else echo "[2001:db8:100::$1]:80"; fi; }
 
-# spread_ok NAME OUT TOTAL: all answered, weights 1:1:2 within 40 %.
+# spread_ok NAME OUT TOTAL: all answered, weights 1:1:2 within 35 %. With
+# 400 requests a backend's expected 100 has a standard deviation of 8.7, so
+# 35 % is 4 of them: a false failure about once in 10^4 checks.
 spread_ok() {
 	local name=$1 out=$2 total=$3 c1 c2 c3 err
 	c1=$(awk '$1=="b1"{print $2}' <<<"$out"); c2=$(awk '$1=="b2"{print $2}' <<<"$out")
@@ -158,8 +160,8 @@ spread_ok() {
 	c1=${c1:-0} c2=${c2:-0} c3=${c3:-0}
 	echo "  $name: b1=$c1 b2=$c2 b3=$c3 errors=${err:-?}"
 	check "$name: $total requests, none failed" test "${err:-1}" -eq 0 -a $((c1 + c2 + c3)) -eq "$total"
-	check "$name: spread by weight 1:1:2 (+-40 %)" awk -v a="$c1" -v b="$c2" -v c="$c3" -v n="$total" \
-		'BEGIN { e = n / 4; exit !(a > e * 0.6 && a < e * 1.4 && b > e * 0.6 && b < e * 1.4 && c > 2 * e * 0.6 && c < 2 * e * 1.4) }'
+	check "$name: spread by weight 1:1:2 (+-35 %)" awk -v a="$c1" -v b="$c2" -v c="$c3" -v n="$total" \
+		'BEGIN { e = n / 4; exit !(a > e * 0.65 && a < e * 1.35 && b > e * 0.65 && b < e * 1.35 && c > 2 * e * 0.65 && c < 2 * e * 1.35) }'
 }
 
 # hold_start URL: a keep-alive connection in the background; sets HOLD_BE.
