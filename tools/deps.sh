@@ -9,11 +9,11 @@ set -euo pipefail
 PKGS=(
 	# build
 	make gcc clang llvm bpftool libbpf-dev libxdp-dev linux-libc-dev
-	libyaml-dev libssl-dev libcmocka-dev pkg-config
+	libyaml-dev libssl-dev libjansson-dev libcmocka-dev pkg-config
 	# libFuzzer for tests/fuzz: clang only recommends it, and we skip recommends
 	libclang-rt-14-dev
 	# tests and demo
-	iproute2 iputils-ping ethtool procps python3 xdp-tools
+	iproute2 iputils-ping ethtool procps python3 xdp-tools curl
 	# benchmarks (peers measured in the same run)
 	haproxy nginx-light iperf3 wrk nftables
 )
