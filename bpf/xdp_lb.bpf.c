@@ -25,6 +25,7 @@
  * values, counters) is include/xdproxy/lb.h. No map is pinned here: the
  * control plane (user/bpfctl/lb.c) pins them and reuses pinned ones.
  */
+#include <stdbool.h>
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 #include "xdproxy/lb.h"
@@ -36,6 +37,13 @@
 #include "lib/nexthop.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* NAT port reuse: idle ns after which a flow's port may go to another (lb.h). */
+#define LB_S_NS(s) ((__u64)(s) * 1000000000ull)
+const volatile __u64 nat_timeout_new = LB_S_NS(LB_NAT_TIMEOUT_NEW_S);
+const volatile __u64 nat_timeout_tcp = LB_S_NS(LB_NAT_TIMEOUT_TCP_S);
+const volatile __u64 nat_timeout_udp = LB_S_NS(LB_NAT_TIMEOUT_UDP_S);
+const volatile __u64 nat_timeout_close = LB_S_NS(LB_NAT_TIMEOUT_CLOSE_S);
 
 /* Services {addr, port, proto, family} and VIP addresses {addr, 0, 0, family}. */
 struct {
@@ -232,16 +240,78 @@ static __always_inline void lb_nat_key(struct lb_flow *k, const struct lb_vip *v
 	k->_pad[0] = k->_pad[1] = 0;
 }
 
+/* TCP header flags byte (offset 13) */
+#define LB_TCP_FIN 0x01
+#define LB_TCP_SYN 0x02
+#define LB_TCP_RST 0x04
+#define LB_TCP_ACK 0x10
+
+/* The LB_NAT_S_* bits a packet with TCP flags tcpfl adds (UDP: tcpfl 0). */
+static __always_inline __u32 lb_nat_state_of(__u8 tcpfl, bool reply)
+{
+	__u32 st = reply ? LB_NAT_S_REPLY : 0;
+
+	if (tcpfl & LB_TCP_RST)
+		st |= LB_NAT_S_RST;
+	if (tcpfl & LB_TCP_FIN)
+		st |= reply ? LB_NAT_S_FIN_REV : LB_NAT_S_FIN_FWD;
+	return st;
+}
+
+/* True once e's flow has been idle for longer than its state allows. */
+static __always_inline bool lb_nat_expired(const struct lb_nat *e, __u64 now)
+{
+	__u32 st = e->state;
+	__u64 to;
+
+	if ((st & LB_NAT_S_RST) || (st & LB_NAT_S_CLOSED) == LB_NAT_S_CLOSED)
+		to = nat_timeout_close;
+	else if (!(st & LB_NAT_S_REPLY))
+		to = nat_timeout_new;
+	else if (e->orig.proto == IPPROTO_TCP)
+		to = nat_timeout_tcp;
+	else
+		to = nat_timeout_udp;
+	return now > e->seen && now - e->seen > to;
+}
+
+/*
+ * A packet of e's flow went by: refresh 'seen' (at most every
+ * LB_NAT_TOUCH_NS) and add the state bits it carries. A SYN from the
+ * client starts the flow over (the client reuses its 4-tuple after a
+ * close), so a closing state does not let the new connection's port go.
+ */
+static __always_inline void lb_nat_touch(struct lb_nat *e, __u32 st, __u8 tcpfl, bool reply,
+					 __u64 now)
+{
+	if (!reply && (tcpfl & (LB_TCP_SYN | LB_TCP_ACK | LB_TCP_RST)) == LB_TCP_SYN) {
+		if (e->state)
+			e->state = 0;
+	} else if ((e->state & st) != st) {
+		__sync_fetch_and_or(&e->state, st);
+	}
+	if (now - e->seen >= LB_NAT_TOUCH_NS)
+		e->seen = now;
+}
+
 /*
  * Reserve a NAT source port for flow f to real id: the first of
  * LB_NAT_PORT_TRIES probes (lb_nat_port) whose lb_nat_rev entry is free,
- * or already ours (the flow's lb_conns entry was evicted, not its
- * reservation). Sets c->nat_port.
+ * already ours (the flow's lb_conns entry was evicted, not its
+ * reservation), or held by a flow idle past its timeout (lb_nat_expired),
+ * which is overwritten. Sets c->nat_port.
+ *
+ * Two CPUs taking over the same expired port for two new flows at once
+ * both succeed and the later write wins; the other flow finds the entry
+ * not its own on its next packet and moves to another port (lb_nat_keep),
+ * so its first SYN is lost and retransmitted.
  */
 static __always_inline int lb_nat_reserve(const struct lb_vip *vip, const struct lb_real *r,
-					  const struct lb_flow *f, __u32 h, struct lb_conn *c)
+					  const struct lb_flow *f, __u32 h, __u8 tcpfl,
+					  struct lb_conn *c)
 {
-	struct lb_nat n = {.orig = *f, .real = c->real};
+	__u64 now = bpf_ktime_get_coarse_ns();
+	struct lb_nat n = {.orig = *f, .real = c->real, .seen = now};
 	struct lb_flow k;
 
 	lb_nat_key(&k, vip, r, f);
@@ -252,8 +322,17 @@ static __always_inline int lb_nat_reserve(const struct lb_vip *vip, const struct
 		if (!bpf_map_update_elem(&lb_nat_rev, &k, &n, BPF_NOEXIST))
 			goto found;
 		e = bpf_map_lookup_elem(&lb_nat_rev, &k);
-		if (e && e->real == c->real && lb_flow_eq(&e->orig, f))
+		if (!e)
+			continue;
+		if (e->real == c->real && lb_flow_eq(&e->orig, f)) {
+			lb_nat_touch(e, lb_nat_state_of(tcpfl, false), tcpfl, false, now);
 			goto found;
+		}
+		if (lb_nat_expired(e, now) &&
+		    !bpf_map_update_elem(&lb_nat_rev, &k, &n, BPF_EXIST)) {
+			lb_stat_inc(LB_STAT_NAT_REUSE);
+			goto found;
+		}
 	}
 	return lb_drop(LB_DROP_NAT_PORTS);
 found:
@@ -267,8 +346,9 @@ found:
  * meanwhile the flow gets a new one (and the pin is updated).
  */
 static __always_inline int lb_nat_keep(const struct lb_vip *vip, const struct lb_real *r,
-				       const struct lb_flow *f, struct lb_conn *c)
+				       const struct lb_flow *f, __u8 tcpfl, struct lb_conn *c)
 {
+	__u64 now = bpf_ktime_get_coarse_ns();
 	struct lb_nat *e, n;
 	struct lb_flow k;
 	int v;
@@ -278,15 +358,18 @@ static __always_inline int lb_nat_keep(const struct lb_vip *vip, const struct lb
 		k.dport = c->nat_port;
 		e = bpf_map_lookup_elem(&lb_nat_rev, &k);
 		if (e) {
-			if (e->real == c->real && lb_flow_eq(&e->orig, f))
-				return LB_CONTINUE; /* the common case */
+			if (e->real == c->real && lb_flow_eq(&e->orig, f)) {
+				/* the common case */
+				lb_nat_touch(e, lb_nat_state_of(tcpfl, false), tcpfl, false, now);
+				return LB_CONTINUE;
+			}
 		} else {
-			n = (struct lb_nat){.orig = *f, .real = c->real};
+			n = (struct lb_nat){.orig = *f, .real = c->real, .seen = now};
 			if (!bpf_map_update_elem(&lb_nat_rev, &k, &n, BPF_NOEXIST))
 				return LB_CONTINUE;
 		}
 	}
-	v = lb_nat_reserve(vip, r, f, lb_flow_hash(f), c);
+	v = lb_nat_reserve(vip, r, f, lb_flow_hash(f), tcpfl, c);
 	if (v != LB_CONTINUE)
 		return v;
 	bpf_map_update_elem(&lb_conns, f, c, BPF_ANY);
@@ -299,7 +382,7 @@ static __always_inline int lb_nat_keep(const struct lb_vip *vip, const struct lb
  * pick, pinned now. Fills *c and *rp.
  */
 static __always_inline int lb_conn_pick(const struct lb_vip *vip, __u8 mode,
-					const struct lb_flow *f, struct lb_conn *c,
+					const struct lb_flow *f, __u8 tcpfl, struct lb_conn *c,
 					struct lb_real **rp)
 {
 	__u32 stat = LB_STAT_CONN_NEW;
@@ -319,7 +402,7 @@ static __always_inline int lb_conn_pick(const struct lb_vip *vip, __u8 mode,
 			*rp = r;
 			lb_stat_inc(LB_STAT_CONN_HIT);
 			if (mode == LB_MODE_NAT)
-				return lb_nat_keep(vip, r, f, c);
+				return lb_nat_keep(vip, r, f, tcpfl, c);
 			return LB_CONTINUE;
 		}
 		stat = LB_STAT_CONN_REHASH;
@@ -336,7 +419,7 @@ static __always_inline int lb_conn_pick(const struct lb_vip *vip, __u8 mode,
 		return lb_drop(LB_DROP_BAD_FAMILY);
 	*c = (struct lb_conn){.real = id, .gen = r->gen};
 	if (mode == LB_MODE_NAT) {
-		v = lb_nat_reserve(vip, r, f, h, c);
+		v = lb_nat_reserve(vip, r, f, h, tcpfl, c);
 		if (v != LB_CONTINUE)
 			return v;
 	}
@@ -355,11 +438,13 @@ static __always_inline int lb_forward(struct xdp_md *ctx, struct lb_pkt *p,
 	struct lb_real *r;
 	struct lb_conn c;
 	__u32 len = p->len;
+	__u8 tcpfl;
 	int v;
 
 	if (mode < LB_MODE_DSR_L2 || mode > LB_MODE_NAT)
 		return lb_pass(); /* not configured (yet): not ours */
-	v = lb_conn_pick(vip, mode, f, &c, &r);
+	tcpfl = lb_tcp_flags(p);
+	v = lb_conn_pick(vip, mode, f, tcpfl, &c, &r);
 	if (v != LB_CONTINUE)
 		return v;
 
@@ -423,6 +508,7 @@ static __always_inline int lb_not_vip(struct xdp_md *ctx, struct lb_pkt *p, __u8
 {
 	struct lb_nat *n;
 	struct lb_flow f;
+	__u8 tcpfl;
 
 	if (!(fl & LB_FILTER_NAT))
 		return lb_pass();
@@ -438,6 +524,8 @@ static __always_inline int lb_not_vip(struct xdp_md *ctx, struct lb_pkt *p, __u8
 	n = bpf_map_lookup_elem(&lb_nat_rev, &f);
 	if (!n)
 		return lb_pass();
+	tcpfl = lb_tcp_flags(p);
+	lb_nat_touch(n, lb_nat_state_of(tcpfl, true), tcpfl, true, bpf_ktime_get_coarse_ns());
 	lb_nat_rewrite(p, n->orig.dst, n->orig.dport, n->orig.src, n->orig.sport);
 	lb_stat_inc(LB_STAT_NAT_REPLY);
 	return lb_nexthop(ctx, p->ifindex, NULL, p->family, n->orig.dst, n->orig.src, lb_l3_len(p),

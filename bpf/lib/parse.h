@@ -217,6 +217,20 @@ static __always_inline int lb_parse_l4(struct lb_pkt *p)
 	return p->l4 ? 0 : -1;
 }
 
+/*
+ * TCP flags byte of a packet whose L4 header lb_parse_l4 has claimed; 0 for
+ * UDP. Bounds-checked again: the verifier does not tie p->proto to how many
+ * bytes were claimed.
+ */
+static __always_inline __u8 lb_tcp_flags(const struct lb_pkt *p)
+{
+	const __u8 *t = p->l4;
+
+	if (p->proto != IPPROTO_TCP || !t || (void *)(t + 14) > p->cur.end)
+		return 0;
+	return t[13];
+}
+
 /* Destination address of the packet in lb.h's __be32[4] form. */
 static __always_inline void lb_pkt_daddr(const struct lb_pkt *p, __be32 *a)
 {

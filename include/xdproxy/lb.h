@@ -55,7 +55,7 @@
 #define LB_MAX_NAT	  (1u << 20) /* NAT reverse entries */
 #define LB_NAT_PORT_MIN	  1024	     /* source ports the LB picks for full NAT */
 #define LB_NAT_PORT_MAX	  65535
-#define LB_NAT_PORT_TRIES 4 /* probes for a free port before dropping */
+#define LB_NAT_PORT_TRIES 16 /* probes for a free port before dropping */
 /* odd stride between the probes of lb_nat_port() */
 #define LB_NAT_PORT_STEP 0x9e3779b1u
 
@@ -136,12 +136,41 @@ struct lb_conn {
 /*
  * lb_nat_rev value: for a reply {real:port -> lb src:nat_port}, the
  * original flow {client:port -> vip:port} to restore.
+ *
+ * The entry is also the reservation of its NAT port, so it records how the
+ * flow lives: 'seen' (bpf_ktime_get_coarse_ns(), CLOCK_MONOTONIC_COARSE in
+ * userspace; refreshed at most every LB_NAT_TOUCH_NS) and 'state'
+ * (LB_NAT_S_*, set atomically by either direction). Once a flow has been
+ * idle longer than the timeout its state gives (lb_nat_timeout), another
+ * flow may take the port over; nothing else frees ports, since an LRU map
+ * only evicts when it is full.
  */
 struct lb_nat {
 	struct lb_flow orig;
 	__u32 real;
-	__u32 _pad;
+	__u32 state; /* LB_NAT_S_* */
+	__u64 seen;  /* ns, CLOCK_MONOTONIC_COARSE */
 };
+
+#define LB_NAT_S_REPLY	 0x1u /* the real answered: established (UDP: a reply seen) */
+#define LB_NAT_S_FIN_FWD 0x2u /* FIN from the client */
+#define LB_NAT_S_FIN_REV 0x4u /* FIN from the real */
+#define LB_NAT_S_RST	 0x8u /* RST either way */
+#define LB_NAT_S_CLOSED	 (LB_NAT_S_FIN_FWD | LB_NAT_S_FIN_REV)
+
+/* 'seen' is refreshed only when it is this much behind: fewer dirty cache lines. */
+#define LB_NAT_TOUCH_NS 1000000000ull
+
+/*
+ * Idle time after which a NAT port may go to another flow, by state
+ * (defaults of bpf/xdp_lb.bpf.c's nat_timeout_* rodata; as IPVS: a closing
+ * flow 10 s, UDP 300 s, established TCP 900 s; a flow the real never
+ * answered 30 s, so a SYN flood cannot hold ports for long).
+ */
+#define LB_NAT_TIMEOUT_NEW_S   30
+#define LB_NAT_TIMEOUT_TCP_S   900
+#define LB_NAT_TIMEOUT_UDP_S   300
+#define LB_NAT_TIMEOUT_CLOSE_S 10
 
 /* lb_vip_stats / lb_real_stats value (per CPU). */
 struct lb_counter {
@@ -160,6 +189,7 @@ enum lb_stat {
 	LB_STAT_CONN_REHASH, /* pinned real was removed: hashed again */
 	LB_STAT_ICMP_ECHO,   /* echo request to a VIP address answered */
 	LB_STAT_NAT_REPLY,   /* reply translated back to the client */
+	LB_STAT_NAT_REUSE,   /* NAT port of an expired flow given to a new one */
 	LB_STAT_MAX,
 };
 
@@ -193,7 +223,7 @@ LB_STATIC_ASSERT(sizeof(struct lb_vip) == 32, "lb_vip ABI");
 LB_STATIC_ASSERT(sizeof(struct lb_real) == 40, "lb_real ABI");
 LB_STATIC_ASSERT(sizeof(struct lb_flow) == 40, "lb_flow ABI");
 LB_STATIC_ASSERT(sizeof(struct lb_conn) == 16, "lb_conn ABI");
-LB_STATIC_ASSERT(sizeof(struct lb_nat) == 48, "lb_nat ABI");
+LB_STATIC_ASSERT(sizeof(struct lb_nat) == 56, "lb_nat ABI");
 LB_STATIC_ASSERT(sizeof(struct lb_counter) == 16, "lb_counter ABI");
 
 /*

@@ -114,6 +114,7 @@ struct pkt {
 	uint8_t oopts;		 /* outer IPv4 option bytes */
 	uint16_t ofrag;		 /* outer IPv4 frag_off bits besides DF */
 	uint8_t nat_probe; /* expected NAT output: sport = lb_nat_port(hash(input), probe - 1) */
+	uint8_t tcp_flags; /* TCP flags byte, 0: SYN */
 };
 
 /* The flow of a TCP/UDP spec, as the datapath keys it. */
@@ -152,7 +153,7 @@ static inline size_t build_l4(const struct pkt *p, uint16_t sport, const uint8_t
 		put16(b + 2, p->dport);
 		b[4] = 1, b[5] = 2, b[6] = 3, b[7] = 4; /* seq */
 		b[12] = 5 << 4;				/* doff */
-		b[13] = 0x02;				/* SYN */
+		b[13] = p->tcp_flags ? p->tcp_flags : 0x02; /* default SYN */
 		put16(b + 14, 65535);
 		break;
 	case IPPROTO_UDP:

@@ -45,6 +45,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <linux/if_ether.h>
@@ -538,6 +539,7 @@ struct fixture {
 	struct pkt out;	 /* expected frame; unset (no family, no ethertype): the input as is */
 	struct ctr ctr;	 /* counted once: the verdict's lb_stats or lb_drops entry */
 	struct ctr ctr2; /* and one more (connection table, NAT reply), if set */
+	struct ctr ctr3; /* and a third (NAT port reuse), if set */
 	int ingress;	 /* 0: lbA, 1: lbB */
 	bool rewrites;	 /* the frame is rewritten: bench prints no plain-repeat figure */
 };
@@ -600,9 +602,22 @@ static void setup_removed_v6(const struct fixture *fx)
 	real_set(11, 0, 2);
 }
 
-/* An lb_nat_rev entry as a forward packet of 'orig' to real 'id' leaves it. */
-static void nat_rev_put(const struct pkt *orig, uint32_t id, uint32_t vip_id, uint16_t nat_port,
-			const struct lb_flow *as)
+/* The datapath's clock (bpf_ktime_get_coarse_ns), for lb_nat.seen. */
+static uint64_t coarse_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * An lb_nat_rev entry as a forward packet of 'orig' to real 'id' leaves it,
+ * in state 'st', last seen age_s seconds ago.
+ */
+static void nat_rev_put_aged(const struct pkt *orig, uint32_t id, uint32_t vip_id,
+			     uint16_t nat_port, const struct lb_flow *as, uint32_t st,
+			     uint32_t age_s)
 {
 	const struct real_cfg *rc = &reals[id];
 	struct lb_flow k;
@@ -621,8 +636,17 @@ static void nat_rev_put(const struct pkt *orig, uint32_t id, uint32_t vip_id, ui
 	else
 		pkt_flow(orig, &n.orig);
 	n.real = id;
+	n.state = st;
+	n.seen = coarse_now_ns() - (uint64_t)age_s * 1000000000ull;
 	assert_int_equal(
 	    bpf_map__update_elem(skel->maps.lb_nat_rev, &k, sizeof(k), &n, sizeof(n), BPF_ANY), 0);
+}
+
+/* ... of a live, established flow. */
+static void nat_rev_put(const struct pkt *orig, uint32_t id, uint32_t vip_id, uint16_t nat_port,
+			const struct lb_flow *as)
+{
+	nat_rev_put_aged(orig, id, vip_id, nat_port, as, LB_NAT_S_REPLY, 0);
 }
 
 /* The flows the NAT replies below answer. */
@@ -661,6 +685,57 @@ static void setup_nat_collide(const struct fixture *fx)
 static void setup_nat_exhausted(const struct fixture *fx)
 {
 	occupy_probes(fx, 3, 4, LB_NAT_PORT_TRIES);
+}
+
+/* Another flow, in state st and idle for age_s, holds this flow's first probe. */
+static void occupy_first_aged(const struct fixture *fx, uint32_t st, uint32_t age_s)
+{
+	struct pkt other = fx->in;
+	struct lb_flow of;
+
+	other.sport = 999;
+	pkt_flow(&other, &of);
+	nat_rev_put_aged(&fx->in, 3, 4, nat_port_of(&fx->in, 0), &of, st, age_s);
+}
+
+static void setup_nat_closed_old(const struct fixture *fx)
+{
+	occupy_first_aged(fx, LB_NAT_S_REPLY | LB_NAT_S_CLOSED, LB_NAT_TIMEOUT_CLOSE_S + 2);
+}
+
+static void setup_nat_closed_recent(const struct fixture *fx)
+{
+	occupy_first_aged(fx, LB_NAT_S_REPLY | LB_NAT_S_CLOSED, LB_NAT_TIMEOUT_CLOSE_S - 5);
+}
+
+static void setup_nat_half_closed(const struct fixture *fx)
+{
+	occupy_first_aged(fx, LB_NAT_S_REPLY | LB_NAT_S_FIN_FWD, LB_NAT_TIMEOUT_CLOSE_S + 2);
+}
+
+static void setup_nat_reset_old(const struct fixture *fx)
+{
+	occupy_first_aged(fx, LB_NAT_S_RST, LB_NAT_TIMEOUT_CLOSE_S + 2);
+}
+
+static void setup_nat_unanswered_old(const struct fixture *fx)
+{
+	occupy_first_aged(fx, 0, LB_NAT_TIMEOUT_NEW_S + 2);
+}
+
+static void setup_nat_unanswered_recent(const struct fixture *fx)
+{
+	occupy_first_aged(fx, 0, LB_NAT_TIMEOUT_NEW_S - 10);
+}
+
+static void setup_nat_idle_tcp(const struct fixture *fx)
+{
+	occupy_first_aged(fx, LB_NAT_S_REPLY, LB_NAT_TIMEOUT_TCP_S - 60);
+}
+
+static void setup_nat_idle_tcp_old(const struct fixture *fx)
+{
+	occupy_first_aged(fx, LB_NAT_S_REPLY, LB_NAT_TIMEOUT_TCP_S + 2);
 }
 
 /* The flow's own reservation survived its (evicted) lb_conns entry. */
@@ -919,6 +994,58 @@ static const struct fixture fixtures[] = {
 	  .setup = setup_nat_exhausted,
 	  .verdict = XDP_DROP,
 	  .ctr = DROP(LB_DROP_NAT_PORTS) },
+	{ "NAT port of a flow closed both ways, idle past the close timeout: taken over",
+	  .in = { TO_LB, TCP4(CLIENT4, 1234, VIP4, 8080) },
+	  .setup = setup_nat_closed_old,
+	  .verdict = XDP_REDIRECT,
+	  .out = { MACS(MAC_R2, MAC_LBB), TCP4(LBB4, 0, "10.1.0.12", 8000), .nat_probe = 1 },
+	  .ctr = STAT(LB_STAT_REDIRECT), .ctr2 = STAT(LB_STAT_CONN_NEW),
+	  .ctr3 = STAT(LB_STAT_NAT_REUSE), .rewrites = true },
+	{ "NAT port of a flow closed a few seconds ago: kept, next probe used",
+	  .in = { TO_LB, TCP4(CLIENT4, 1234, VIP4, 8080) },
+	  .setup = setup_nat_closed_recent,
+	  .verdict = XDP_REDIRECT,
+	  .out = { MACS(MAC_R2, MAC_LBB), TCP4(LBB4, 0, "10.1.0.12", 8000), .nat_probe = 2 },
+	  .ctr = STAT(LB_STAT_REDIRECT), .ctr2 = STAT(LB_STAT_CONN_NEW), .rewrites = true },
+	{ "NAT port of a half-closed flow idle past the close timeout: kept",
+	  .in = { TO_LB, TCP4(CLIENT4, 1234, VIP4, 8080) },
+	  .setup = setup_nat_half_closed,
+	  .verdict = XDP_REDIRECT,
+	  .out = { MACS(MAC_R2, MAC_LBB), TCP4(LBB4, 0, "10.1.0.12", 8000), .nat_probe = 2 },
+	  .ctr = STAT(LB_STAT_REDIRECT), .ctr2 = STAT(LB_STAT_CONN_NEW), .rewrites = true },
+	{ "NAT port of a reset flow idle past the close timeout: taken over",
+	  .in = { TO_LB, TCP4(CLIENT4, 1234, VIP4, 8080) },
+	  .setup = setup_nat_reset_old,
+	  .verdict = XDP_REDIRECT,
+	  .out = { MACS(MAC_R2, MAC_LBB), TCP4(LBB4, 0, "10.1.0.12", 8000), .nat_probe = 1 },
+	  .ctr = STAT(LB_STAT_REDIRECT), .ctr2 = STAT(LB_STAT_CONN_NEW),
+	  .ctr3 = STAT(LB_STAT_NAT_REUSE), .rewrites = true },
+	{ "NAT port of a flow the real never answered, idle past 30 s: taken over",
+	  .in = { TO_LB, TCP4(CLIENT4, 1234, VIP4, 8080) },
+	  .setup = setup_nat_unanswered_old,
+	  .verdict = XDP_REDIRECT,
+	  .out = { MACS(MAC_R2, MAC_LBB), TCP4(LBB4, 0, "10.1.0.12", 8000), .nat_probe = 1 },
+	  .ctr = STAT(LB_STAT_REDIRECT), .ctr2 = STAT(LB_STAT_CONN_NEW),
+	  .ctr3 = STAT(LB_STAT_NAT_REUSE), .rewrites = true },
+	{ "NAT port of an unanswered flow idle 20 s: kept",
+	  .in = { TO_LB, TCP4(CLIENT4, 1234, VIP4, 8080) },
+	  .setup = setup_nat_unanswered_recent,
+	  .verdict = XDP_REDIRECT,
+	  .out = { MACS(MAC_R2, MAC_LBB), TCP4(LBB4, 0, "10.1.0.12", 8000), .nat_probe = 2 },
+	  .ctr = STAT(LB_STAT_REDIRECT), .ctr2 = STAT(LB_STAT_CONN_NEW), .rewrites = true },
+	{ "NAT port of an established TCP flow idle 14 min: kept",
+	  .in = { TO_LB, TCP4(CLIENT4, 1234, VIP4, 8080) },
+	  .setup = setup_nat_idle_tcp,
+	  .verdict = XDP_REDIRECT,
+	  .out = { MACS(MAC_R2, MAC_LBB), TCP4(LBB4, 0, "10.1.0.12", 8000), .nat_probe = 2 },
+	  .ctr = STAT(LB_STAT_REDIRECT), .ctr2 = STAT(LB_STAT_CONN_NEW), .rewrites = true },
+	{ "NAT port of an established TCP flow idle past 15 min: taken over",
+	  .in = { TO_LB, TCP4(CLIENT4, 1234, VIP4, 8080) },
+	  .setup = setup_nat_idle_tcp_old,
+	  .verdict = XDP_REDIRECT,
+	  .out = { MACS(MAC_R2, MAC_LBB), TCP4(LBB4, 0, "10.1.0.12", 8000), .nat_probe = 1 },
+	  .ctr = STAT(LB_STAT_REDIRECT), .ctr2 = STAT(LB_STAT_CONN_NEW),
+	  .ctr3 = STAT(LB_STAT_NAT_REUSE), .rewrites = true },
 
 	/* NAT replies */
 	{ "NAT reply v4: real:8000 -> 10.1.0.254:40000 becomes VIP:8080 -> client",
@@ -1171,7 +1298,8 @@ static void check_counters(const struct fixture *fx, const struct counters *b,
 		if (is_verdict_stat(i))
 			verdicts += d;
 		else if (!((fx->ctr.map == C_STAT && fx->ctr.idx == i) ||
-			   (fx->ctr2.map == C_STAT && fx->ctr2.idx == i)))
+			   (fx->ctr2.map == C_STAT && fx->ctr2.idx == i) ||
+			   (fx->ctr3.map == C_STAT && fx->ctr3.idx == i)))
 			assert_int_equal(d, 0);
 	}
 	for (uint32_t i = 0; i < LB_DROP_MAX; i++)
@@ -1179,6 +1307,8 @@ static void check_counters(const struct fixture *fx, const struct counters *b,
 	assert_int_equal(ctr_of(a, fx->ctr) - ctr_of(b, fx->ctr), 1);
 	if (fx->ctr2.map)
 		assert_int_equal(ctr_of(a, fx->ctr2) - ctr_of(b, fx->ctr2), 1);
+	if (fx->ctr3.map)
+		assert_int_equal(ctr_of(a, fx->ctr3) - ctr_of(b, fx->ctr3), 1);
 	assert_int_equal(verdicts, fx->verdict == XDP_DROP ? 0 : 1);
 	assert_int_equal(drops, fx->verdict == XDP_DROP ? 1 : 0);
 
@@ -1358,6 +1488,81 @@ static void test_nat_round_trip_v6(void **state)
 
 	(void)state;
 	nat_round_trip(&fwd, "fd01::12", 5353, LBB6);
+}
+
+/* The lb_nat_rev entry of fwd's flow (to real "10.1.0.12":8000 from LBB4). */
+static void nat_entry_of(const struct pkt *fwd, struct lb_nat *n, uint16_t *port)
+{
+	struct lb_flow f, k;
+	struct lb_conn c;
+
+	pkt_flow(fwd, &f);
+	assert_int_equal(bpf_map__lookup_elem(skel->maps.lb_conns, &f, sizeof(f), &c, sizeof(c), 0),
+			 0);
+	memset(&k, 0, sizeof(k));
+	addr_of(4, "10.1.0.12", k.src);
+	addr_of(4, LBB4, k.dst);
+	k.sport = htons(8000);
+	k.dport = c.nat_port;
+	k.proto = IPPROTO_TCP;
+	k.family = LB_AF_V4;
+	assert_int_equal(bpf_map__lookup_elem(skel->maps.lb_nat_rev, &k, sizeof(k), n, sizeof(*n), 0),
+			 0);
+	*port = ntohs(c.nat_port);
+}
+
+/*
+ * A NAT entry follows its TCP connection both ways: a reply makes it
+ * established, FINs each way close it, RST resets it, and a new SYN on the
+ * same 4-tuple starts it over (so a closing state never lets a reused
+ * 4-tuple's port go). 'seen' follows the datapath's clock.
+ */
+static void test_nat_state(void **state)
+{
+	struct pkt fwd = {TO_LB, TCP4(CLIENT4, 7000, VIP4, 8080)};
+	struct pkt rep = {MACS(MAC_LBB, MAC_R2), TCP4("10.1.0.12", 8000, LBB4, 0)};
+	uint64_t t0 = coarse_now_ns();
+	struct lb_nat n;
+	uint16_t port;
+	struct run r;
+
+	(void)state;
+	lb_reset();
+	assert_int_equal(lb_run_pkt(&fwd, if_a, &r), XDP_REDIRECT); /* SYN */
+	nat_entry_of(&fwd, &n, &port);
+	assert_int_equal(n.state, 0);
+	assert_true(n.seen >= t0 && n.seen <= coarse_now_ns());
+	rep.dport = port;
+
+	rep.tcp_flags = 0x12; /* SYN-ACK */
+	assert_int_equal(lb_run_pkt(&rep, if_b, &r), XDP_REDIRECT);
+	nat_entry_of(&fwd, &n, &port);
+	assert_int_equal(n.state, LB_NAT_S_REPLY);
+
+	fwd.tcp_flags = 0x11; /* FIN-ACK from the client */
+	assert_int_equal(lb_run_pkt(&fwd, if_a, &r), XDP_REDIRECT);
+	nat_entry_of(&fwd, &n, &port);
+	assert_int_equal(n.state, LB_NAT_S_REPLY | LB_NAT_S_FIN_FWD);
+
+	rep.tcp_flags = 0x11; /* FIN-ACK from the real */
+	assert_int_equal(lb_run_pkt(&rep, if_b, &r), XDP_REDIRECT);
+	nat_entry_of(&fwd, &n, &port);
+	assert_int_equal(n.state, LB_NAT_S_REPLY | LB_NAT_S_CLOSED);
+
+	fwd.tcp_flags = 0x02; /* the client reuses its 4-tuple */
+	assert_int_equal(lb_run_pkt(&fwd, if_a, &r), XDP_REDIRECT);
+	nat_entry_of(&fwd, &n, &port);
+	assert_int_equal(n.state, 0);
+
+	rep.tcp_flags = 0x04; /* RST from the real */
+	assert_int_equal(lb_run_pkt(&rep, if_b, &r), XDP_REDIRECT);
+	nat_entry_of(&fwd, &n, &port);
+	assert_int_equal(n.state, LB_NAT_S_REPLY | LB_NAT_S_RST);
+
+	fwd.tcp_flags = 0x14; /* RST-ACK from the client: not a new start */
+	assert_int_equal(lb_run_pkt(&fwd, if_a, &r), XDP_REDIRECT);
+	nat_entry_of(&fwd, &n, &port);
+	assert_int_equal(n.state, LB_NAT_S_REPLY | LB_NAT_S_RST);
 }
 
 /*
@@ -1811,6 +2016,7 @@ int main(int argc, char **argv)
 		tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_nat_round_trip_v4);
 		tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_nat_round_trip_v6);
 		tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_nat_port_lost);
+		tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_nat_state);
 		tests[n++] =
 		    (struct CMUnitTest)cmocka_unit_test_teardown(test_ctl_filter, ctl_teardown);
 		rc = _cmocka_run_group_tests("xdp_lb", tests, n, NULL, NULL);

@@ -225,6 +225,16 @@ for fam in 4 6; do
 	done
 done
 
+# NAT reservations follow their connections: every closed request shows up
+# as closed (FIN both ways seen by XDP), so its port can be reused after
+# the close timeout; none is left waiting for the real's answer.
+out=$(lbcli stats)
+closed=$(awk '$1=="nat_closed"{print $2}' <<<"$out")
+unans=$(awk '$1=="nat_unanswered"{print $2}' <<<"$out")
+check "NAT entries of closed connections are marked closed ($closed >= $((2 * N_REQ)))" \
+	test "${closed:-0}" -ge $((2 * N_REQ))
+check "no NAT entry left unanswered (${unans:-?})" test "${unans:-x}" = 0
+
 # Without the backends' decap program the ipip VIPs stop answering: the
 # outer header is really there.
 for i in 1 2 3; do nsx b$i "$XDPROXY" decap detach vb$i-lb >/dev/null || fail "decap detach on b$i"; done

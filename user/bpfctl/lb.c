@@ -1110,6 +1110,43 @@ int lb_ctl_stats(struct lb_ctl *ctl, uint64_t *stats, uint64_t *drops)
 	return 0;
 }
 
+int lb_ctl_nat_census(struct lb_ctl *ctl, struct lb_nat_census *c)
+{
+	struct lb_flow k, next, *prev = NULL;
+	struct timespec ts;
+	struct lb_nat n;
+	uint64_t now, to;
+	int err;
+
+	memset(c, 0, sizeof(*c));
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts); /* bpf_ktime_get_coarse_ns() */
+	now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	while (!(err = bpf_map_get_next_key(ctl->fd[M_NAT_REV], prev, &next))) {
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(ctl->fd[M_NAT_REV], &k, &n))
+			continue; /* evicted meanwhile */
+		c->total++;
+		if ((n.state & LB_NAT_S_RST) || (n.state & LB_NAT_S_CLOSED) == LB_NAT_S_CLOSED) {
+			c->closed++;
+			to = LB_NAT_TIMEOUT_CLOSE_S;
+		} else if (!(n.state & LB_NAT_S_REPLY)) {
+			c->unanswered++;
+			to = LB_NAT_TIMEOUT_NEW_S;
+		} else {
+			if (n.state & LB_NAT_S_CLOSED)
+				c->closing++;
+			else
+				c->established++;
+			to = n.orig.proto == IPPROTO_TCP ? LB_NAT_TIMEOUT_TCP_S
+							 : LB_NAT_TIMEOUT_UDP_S;
+		}
+		if (now > n.seen && now - n.seen > to * 1000000000ull)
+			c->expired++;
+	}
+	return err == -ENOENT ? 0 : err;
+}
+
 static uint32_t count_members(struct lb_ctl *ctl, uint32_t vip_id)
 {
 	struct lb_member_key k, next, *prev = NULL;
@@ -1200,7 +1237,7 @@ const char *lb_stat_name(unsigned int i)
 		[LB_STAT_REDIRECT] = "redirect",   [LB_STAT_FIB_PASS] = "fib_pass",
 		[LB_STAT_CONN_HIT] = "conn_hit",   [LB_STAT_CONN_NEW] = "conn_new",
 		[LB_STAT_CONN_REHASH] = "conn_rehash", [LB_STAT_ICMP_ECHO] = "icmp_echo",
-		[LB_STAT_NAT_REPLY] = "nat_reply",
+		[LB_STAT_NAT_REPLY] = "nat_reply", [LB_STAT_NAT_REUSE] = "nat_reuse",
 	};
 
 	return i < LB_STAT_MAX && n[i] ? n[i] : "?";

@@ -128,6 +128,22 @@ int lb_ctl_backend_foreach(struct lb_ctl *ctl, const struct lb_vip_key *vip,
 /* Per-CPU counters summed: stats[LB_STAT_MAX], drops[LB_DROP_MAX]. */
 int lb_ctl_stats(struct lb_ctl *ctl, uint64_t *stats, uint64_t *drops);
 
+/*
+ * The NAT reservations in lb_nat_rev by state (LB_NAT_S_*), and how many of
+ * them are idle past their timeout at the default lb.h timeouts: those
+ * ports are free for the next flow that probes them.
+ */
+struct lb_nat_census {
+	uint64_t total;
+	uint64_t unanswered;  /* no reply from the real yet */
+	uint64_t established; /* replied, no FIN or RST */
+	uint64_t closing;     /* FIN one way */
+	uint64_t closed;      /* FIN both ways, or RST */
+	uint64_t expired;     /* of all the above: idle past the timeout */
+};
+/* Walks lb_nat_rev (up to LB_MAX_NAT entries; about a second when full). */
+int lb_ctl_nat_census(struct lb_ctl *ctl, struct lb_nat_census *c);
+
 /* Names for counters and modes ("tx", "ip_options", "dsr-l2", ...). */
 const char *lb_stat_name(unsigned int i);
 const char *lb_drop_name(unsigned int i);

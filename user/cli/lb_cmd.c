@@ -624,6 +624,7 @@ static int cmd_stats(const struct lb_opts *o)
 {
 	uint64_t s[LB_STAT_MAX], d[LB_DROP_MAX], ps[LB_STAT_MAX] = { 0 }, pd[LB_DROP_MAX] = { 0 };
 	struct lb_ctl *ctl = open_state(o, 0);
+	struct lb_nat_census nc;
 	long round = 0;
 	unsigned int i;
 	int err = 0;
@@ -651,6 +652,17 @@ static int cmd_stats(const struct lb_opts *o)
 			if (o->watch && round)
 				printf(" %12.0f/s", (double)(v - pv) / o->interval);
 			printf("\n");
+		}
+		err = lb_ctl_nat_census(ctl, &nc);
+		if (err)
+			break;
+		if (!o->watch || nc.total) {
+			printf("nat_entries         %14llu\n", (unsigned long long)nc.total);
+			printf("nat_unanswered      %14llu\n", (unsigned long long)nc.unanswered);
+			printf("nat_established     %14llu\n", (unsigned long long)nc.established);
+			printf("nat_closing         %14llu\n", (unsigned long long)nc.closing);
+			printf("nat_closed          %14llu\n", (unsigned long long)nc.closed);
+			printf("nat_expired         %14llu\n", (unsigned long long)nc.expired);
 		}
 		fflush(stdout);
 		memcpy(ps, s, sizeof(s));
