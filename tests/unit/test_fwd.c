@@ -548,6 +548,7 @@ static void test_via_loop_not_fooled(void **state)
 	    "1.1 a (x (nested, 1.1 edge1)), 1.1 b",
 	    "edge1 a",
 	    "1.1",
+	    "1.1 a edge1",
 	    "1.1 a \"1.1 edge1\"",
 	    "1.1 a (unterminated, 1.1 edge1",
 	    "1.1 a (\\), 1.1 edge1)",
