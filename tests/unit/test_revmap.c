@@ -928,6 +928,8 @@ static void test_spec_refused(void **state)
 	    {{URLS({"http://u@b/", "/"})}, "url[0].from: userinfo is not allowed"},
 	    {{URLS({"http://b/?q", "/"})}, "url[0].from: no query or fragment"},
 	    {{URLS({"http://b/#f", "/"})}, "url[0].from: no query or fragment"},
+	    {{URLS({"http://b?q", "/"})}, "url[0].from: no query or fragment"},
+	    {{URLS({"/", "http://b#f"})}, "url[0].to: no query or fragment"},
 	    {{URLS({"/app/?q", "/"})}, "url[0].from: no query or fragment"},
 	    {{URLS({"http://b/a b/", "/"})}, "url[0].from: whitespace, control"},
 	    {{URLS({"http://b/\x01/", "/"})}, "url[0].from: whitespace, control"},
