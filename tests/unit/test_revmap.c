@@ -444,6 +444,25 @@ static void test_loc_ipv6(void **state)
 	revmap_free(t);
 }
 
+/* A to URL without a path takes a from without the final '/' too. */
+static void test_loc_to_bare_host(void **state)
+{
+	const struct revmap_spec s1 = {URLS({"http://b/app", "https://X"})};
+	const struct revmap_spec s2 = {URLS({"/app/", "https://x"})};
+	struct revmap *t1 = mk(&s1), *t2 = mk(&s2);
+
+	(void)state;
+	loc(t1, "http://b/app", "https://x");
+	loc(t1, "http://b/app/y", "https://x/y");
+	loc(t1, "http://b/app?q", "https://x?q");
+	loc(t1, "http://b/app#f", "https://x#f");
+	loc(t1, "http://b/apple", NULL);
+	loc(t2, "/app/y", "https://x/y");
+	loc(t2, "/app/", "https://x/");
+	revmap_free(t1);
+	revmap_free(t2);
+}
+
 static void test_loc_to_path(void **state)
 {
 	const struct revmap_spec s = {URLS({"http://10.0.0.2:8080/app/", "/"})};
@@ -949,7 +968,8 @@ static void test_spec_refused(void **state)
 	    {{URLS({"/app/", "//evil/"})}, "url[0].to: path must not start with '//'"},
 	    {{URLS({"/app", "/"})}, "url[0].to: from and to must both end in '/'"},
 	    {{URLS({"/app/", "/pub"})}, "url[0].to: from and to must both end in '/'"},
-	    {{URLS({"http://b/app", "https://x"})}, "url[0].to: from and to must both end in '/'"},
+	    {{URLS({"http://b/app", "https://x/"})}, "url[0].to: from and to must both end in '/'"},
+	    {{URLS({"http://b", "https://x/app"})}, "url[0].to: from and to must both end in '/'"},
 	    {{URLS({"/ok/", "/"}, {"http://b/", "https://x/"}, {"http://c", "x"})},
 	     "url[2].to: not an absolute URL"},
 	    {{URLS({"/a/", NULL})}, "url[0].to: missing"},
@@ -1087,6 +1107,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_loc_no_path),
     cmocka_unit_test(test_loc_ipv6),
     cmocka_unit_test(test_loc_to_path),
+    cmocka_unit_test(test_loc_to_bare_host),
     cmocka_unit_test(test_loc_network_path_guard),
     cmocka_unit_test(test_loc_to_normalized),
     cmocka_unit_test(test_loc_args),

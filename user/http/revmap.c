@@ -716,7 +716,7 @@ static int rm_build_url(struct revmap *t, const struct revmap_spec *spec, char *
 		struct revmap_url *e = &t->url[i];
 		const char *fn, *tn, *tp, *why;
 		size_t fl, tl, tpl;
-		bool fpath, tpath;
+		bool fpath, tpath, to_bare;
 
 		why = rm_url_side(spec->url[i].from, pool, e, true, &fn, &fl, &fpath, &e->path,
 				  &e->path_len);
@@ -731,10 +731,17 @@ static int rm_build_url(struct revmap *t, const struct revmap_spec *spec, char *
 			rm_err(err, errlen, "url", i, "to", why);
 			return -EINVAL;
 		}
+		/*
+		 * A to URL without a path fits a from of either kind: with a
+		 * host fixed, "https://x" + "/y", "?q" or "" is a URL for x.
+		 */
+		to_bare = !tpath && tpl == 1 && spec->url[i].to[strlen(spec->url[i].to) - 1] != '/';
+		if (to_bare && e->path[e->path_len - 1] != '/')
+			tl--;
 		e->to = tn;
 		e->to_len = tl;
 		e->to_is_path = tpath;
-		if ((e->path[e->path_len - 1] == '/') != (tp[tpl - 1] == '/')) {
+		if (!to_bare && (e->path[e->path_len - 1] == '/') != (tp[tpl - 1] == '/')) {
 			rm_err(err, errlen, "url", i, "to",
 			       "from and to must both end in '/' or both not");
 			return -EINVAL;

@@ -16,7 +16,9 @@
  *    one that does not matches itself or what follows it with '/'
  *    ("/app" matches "/app", "/app/x", "/app?q", not "/application").
  *    Because of that, from and to must agree on ending in '/': "/app" -> "/"
- *    would turn "/app/x" into "//x", a URL for host x.
+ *    would turn "/app/x" into "//x", a URL for host x. A to URL without a
+ *    path fits either: "http://b/app" -> "https://x" makes "/app/y" into
+ *    "https://x/y" and "/app" into "https://x".
  *  - Scheme and host compare case-insensitively; ports by number, a default
  *    one (http 80, https 443) written or not: "http://H:80" is "http://h/".
  *    A URL without a path has the path "/".
