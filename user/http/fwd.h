@@ -58,7 +58,7 @@ struct sockaddr;
  * FWD_FORWARDED_PORT (with FWD_FORWARDED): for= (and by=) carry the port:
  *   for="192.0.2.1:4711", for="[2001:db8::1]:4711".
  * FWD_FORWARDED_BY (with FWD_FORWARDED): add by=<the proxy's address>
- *   (fwd_conn.proxy). RFC 7239 8.3 prefers hiding it, hence opt-in.
+ *   (fwd_conn.proxy). It leaks the internal network (RFC 7239 8.2), hence opt-in.
  * FWD_REAL_IP: drop the client's X-Real-IP, add X-Real-IP: <client address>.
  * FWD_VIA: the client's Via fields are combined into one value and
  *   ", <version> <pseudonym>" appended ("1.0" for an HTTP/1.0 request,
