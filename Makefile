@@ -27,7 +27,7 @@ WARN      := -Wall -Wextra -Werror
 CFLAGS    ?= -O2 -g
 XCFLAGS   := -std=gnu11 $(WARN) -D_GNU_SOURCE -Iinclude -Iuser -I$(BUILD)/skel \
              $(shell pkg-config --cflags libbpf libxdp yaml-0.1 openssl jansson 2>/dev/null)
-LDLIBS    := $(shell pkg-config --libs libbpf libxdp yaml-0.1 openssl jansson 2>/dev/null || echo -lbpf -lxdp -lyaml -lssl -lcrypto -ljansson) -lelf -lz
+LDLIBS    := $(shell pkg-config --libs libbpf libxdp yaml-0.1 openssl jansson 2>/dev/null || echo -lbpf -lxdp -lyaml -lssl -lcrypto -ljansson) -lelf -lz -lpthread
 SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 BPF_CFLAGS := -target bpf -mcpu=v3 -g -O2 $(WARN) -D__TARGET_ARCH_$(ARCH) \
@@ -138,7 +138,7 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $(wildcard user/http/*.h tests/fuzz/
 	$(call msg,CC-FUZZ,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) -O1 -g $(FUZZ_FLAGS) -std=gnu11 $(WARN) -D_GNU_SOURCE -Iinclude -Iuser \
-		-o $@ $< $(FUZZ_LIB)
+		-o $@ $< $(FUZZ_LIB) $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)
 
 fuzz: deps
 	$(Q)$(MAKE) --no-print-directory $(FUZZ_BINS)

@@ -6,6 +6,7 @@
 #include <linux/sockios.h>
 #include <netinet/in.h>
 #include <linux/tcp.h>	/* tcp_info with tcpi_bytes_acked */
+#include <stdbool.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -29,8 +30,8 @@ int sock_set_bufs(int fd, uint64_t sndbuf, uint64_t rcvbuf)
 	return 0;
 }
 
-int sock_listen(const struct sockaddr_storage *addr, socklen_t len, int backlog,
-		uint64_t sndbuf, uint64_t rcvbuf)
+static int listen_common(const struct sockaddr_storage *addr, socklen_t len, int backlog,
+			 uint64_t sndbuf, uint64_t rcvbuf, bool reuseport)
 {
 	int fd, one = 1, err;
 
@@ -38,6 +39,8 @@ int sock_listen(const struct sockaddr_storage *addr, socklen_t len, int backlog,
 	if (fd < 0)
 		return -errno;
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)))
+		goto err;
+	if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)))
 		goto err;
 	if (addr->ss_family == AF_INET6 &&
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)))
@@ -54,6 +57,18 @@ err:
 	err = -errno;
 	close(fd);
 	return err;
+}
+
+int sock_listen(const struct sockaddr_storage *addr, socklen_t len, int backlog,
+		uint64_t sndbuf, uint64_t rcvbuf)
+{
+	return listen_common(addr, len, backlog, sndbuf, rcvbuf, false);
+}
+
+int sock_listen_reuseport(const struct sockaddr_storage *addr, socklen_t len, int backlog,
+			  uint64_t sndbuf, uint64_t rcvbuf)
+{
+	return listen_common(addr, len, backlog, sndbuf, rcvbuf, true);
 }
 
 int sock_connect_nb(const struct sockaddr_storage *addr, socklen_t len, uint64_t sndbuf,

@@ -15,6 +15,13 @@ int sock_listen(const struct sockaddr_storage *addr, socklen_t len, int backlog,
 		uint64_t sndbuf, uint64_t rcvbuf);
 
 /*
+ * As sock_listen, with SO_REUSEPORT: each worker of a listener opens its own
+ * socket on the same address and the kernel spreads connections over them.
+ */
+int sock_listen_reuseport(const struct sockaddr_storage *addr, socklen_t len, int backlog,
+			  uint64_t sndbuf, uint64_t rcvbuf);
+
+/*
  * Non-blocking connect. Returns the fd (connect in progress or done) or
  * -errno when the socket could not be created or connect failed at once.
  */
