@@ -261,7 +261,7 @@ static void test_full_config(void **state)
 
 	assert_int_equal(cfg->nr_pools, 2);
 	assert_string_equal(cfg->pools[0].name, "first");
-	assert_int_equal(cfg->pools[0].balance, CFG_BALANCE_ROUNDROBIN);
+	assert_int_equal(cfg->pools[0].balance, POOL_ROUNDROBIN);
 	assert_int_equal(cfg->pools[0].nr_backends, 1);
 	assert_int_equal(cfg->pools[0].backends[0].weight, 3);
 	assert_string_equal(cfg->pools[0].backends[0].addr_str, "10.0.0.2:80");
@@ -289,7 +289,7 @@ static void test_defaults(void **state)
 	assert_int_equal(l->splice_budget, CFG_DEF_SPLICE_BUDGET);
 	assert_int_equal(l->connect_timeout_ms, CFG_DEF_CONNECT_MS);
 	assert_int_equal(l->backlog, CFG_DEF_BACKLOG);
-	assert_int_equal(cfg->pools[0].balance, CFG_BALANCE_ROUNDROBIN);
+	assert_int_equal(cfg->pools[0].balance, POOL_ROUNDROBIN);
 	assert_int_equal(cfg->pools[0].backends[0].weight, 1);
 	cfg_free(cfg);
 }
@@ -686,7 +686,7 @@ static void test_err_enums(void **state)
 {
 	(void)state;
 	expect_base_error(4, "    pool: origins\n    mode: udp\n", "5:11",
-			  "mode: bad value 'udp' (expected tcp)");
+			  "mode: bad value 'udp' (expected tcp|http)");
 	expect_base_error(4, "    pool: origins\n    splice: sockmap\n", "5:13",
 			  "splice: bad value 'sockmap' (expected kernel|user)");
 	expect_base_error(7, "    balance: random\n    backends:\n", "7:14",

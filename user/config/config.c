@@ -4,12 +4,22 @@
  * grammar, anchors and aliases are never ours to get wrong); a schema walk
  * then validates every value in document order, so the one error reported is
  * the first one a reader meets going down the file. Only references that can
- * point forward (listener -> pool) are checked after the walk, and a VIP's
- * cross-field rules (source and backends against the VIP's mode and family)
- * once its mapping is read, since its keys may come in any order.
+ * point forward (listener and route -> pool) are checked after the walk, and
+ * a VIP's or a route's cross-field rules (source and backends against the
+ * VIP's mode and family, replace_prefix without strip_prefix) once its
+ * mapping is read, since its keys may come in any order. The two keys that
+ * decide how others read (a listener's mode, a pool's balance) are looked up
+ * before the walk for the same reason.
+ *
+ * HTTP routes and pools are checked by the modules that will run them
+ * (route_table_new, pool_new), so the config cannot accept what the proxy
+ * would refuse at startup; each value is probed on its own so the message
+ * points at it.
  */
 #include "config/config.h"
 #include "route/maglev.h"
+#include "route/pool.h"
+#include "route/rules.h"
 #include "util/log.h"
 
 #include <arpa/inet.h>
@@ -42,7 +52,19 @@
 #define CFG_WEIGHT_MAX	   256u
 #define CFG_WEIGHT_DEF	   1u
 #define CFG_LB_WEIGHT_MAX  65535u
-#define CFG_QUOTE_MAX	   40 /* user text echoed in a message is cut here */
+#define CFG_QUOTE_MAX	   40	      /* user text echoed in a message is cut here */
+#define CFG_LINE_MIN	   64u	      /* max_request_line, max_header: below is a typo */
+#define CFG_HEAD_MIN	   1024u      /* max_headers_size */
+#define CFG_HEAD_MAX	   (1u << 20) /* per connection, per worker: memory is bounded */
+#define CFG_KEEPALIVE_MAX  65535u
+#define CFG_MAP_VALUE_MAX  1024u /* one side of a reverse/cookie map pair */
+
+/* A pool name to resolve after the walk, in document order. */
+struct cfg_pool_ref {
+	yaml_node_t *node; /* the name's scalar */
+	size_t listener;
+	size_t route; /* SIZE_MAX: the listener's own (default) pool */
+};
 
 struct cfg_ctx {
 	const char *name; /* for messages only */
@@ -51,8 +73,10 @@ struct cfg_ctx {
 	char *err;
 	size_t errlen;
 	struct cfg *cfg;
-	/* listener i's "pool" value node, resolved once every pool is known */
-	yaml_node_t **pool_refs;
+	/* pool names (listeners' and routes'), resolved once every pool is known */
+	struct cfg_pool_ref *refs;
+	size_t nr_refs, cap_refs;
+	size_t cur_listener; /* the listener whose routes are being read */
 	yaml_document_t *doc;
 	/* the "listeners" and "lb" values, to place "no listeners" */
 	yaml_node_t *listeners_node;
@@ -610,11 +634,799 @@ static int cfg_parse_global(struct cfg_ctx *ctx, yaml_node_t *map)
 	return 0;
 }
 
+/*
+ * A sequence of mappings named 'what' into a new array of *nr elements of
+ * size sz, one fn call per item (a null value is an empty list). *nr counts
+ * the items handed to fn so far, so cfg_free frees what was filled when an
+ * item fails. 0 or the error already reported.
+ */
+static int cfg_parse_list(struct cfg_ctx *ctx, yaml_node_t *seq, const char *what, void **arr,
+			  size_t *nr, size_t sz,
+			  int (*fn)(struct cfg_ctx *ctx, yaml_node_t *item, size_t idx))
+{
+	size_t n, i;
+	int ret;
+
+	if (cfg_is_null(seq))
+		return 0;
+	ret = cfg_expect(ctx, seq, YAML_SEQUENCE_NODE, what);
+	if (ret)
+		return ret;
+	n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+	if (!n)
+		return 0;
+	*arr = calloc(n, sz);
+	if (!*arr)
+		return cfg_oom(ctx);
+	for (i = 0; i < n; i++) {
+		*nr = i + 1;
+		ret = fn(ctx, cfg_node(ctx, seq->data.sequence.items.start[i]), i);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/*
+ * The value of map's first pair keyed 'key', or NULL. For the few keys
+ * that decide how the others are read (a listener's mode, a pool's
+ * balance): they are read first, so that every other key is checked in
+ * document order against the right rules, wherever the deciding key stands.
+ */
+static yaml_node_t *cfg_lookup(struct cfg_ctx *ctx, yaml_node_t *map, const char *key)
+{
+	yaml_node_pair_t *pair;
+
+	if (map->type != YAML_MAPPING_NODE)
+		return NULL;
+	for (pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top; pair++) {
+		yaml_node_t *k = cfg_node(ctx, pair->key);
+
+		if (k && k->type == YAML_SCALAR_NODE &&
+		    strlen((const char *)k->data.scalar.value) == k->data.scalar.length &&
+		    !strcmp((const char *)k->data.scalar.value, key))
+			return cfg_node(ctx, pair->value);
+	}
+	return NULL;
+}
+
+static int cfg_strdup(struct cfg_ctx *ctx, const char *s, char **out)
+{
+	*out = strdup(s);
+	return *out ? 0 : cfg_oom(ctx);
+}
+
+/* RFC 9110 5.6.2 token: field names, cookie names, Via pseudonyms. */
+static bool cfg_is_token(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      strchr("!#$%&'*+-.^_`|~", c)))
+			return false;
+	}
+	return true;
+}
+
+static const char *const bool_names[] = {"false", "true"};
+
+/* Only "true" and "false": YAML 1.1's yes/no/on/off are too easy to misread. */
+static int cfg_get_bool(struct cfg_ctx *ctx, yaml_node_t *n, const char *key, bool *out)
+{
+	int choice = 0, ret;
+
+	ret = cfg_get_choice(ctx, n, key, bool_names, ARRAY_SIZE(bool_names), &choice);
+	if (!ret)
+		*out = choice;
+	return ret;
+}
+
+/* Records a pool name to resolve once every pool is known (route SIZE_MAX: the listener's). */
+static int cfg_add_ref(struct cfg_ctx *ctx, yaml_node_t *node, size_t listener, size_t route)
+{
+	struct cfg_pool_ref *refs;
+
+	if (ctx->nr_refs == ctx->cap_refs) {
+		size_t cap = ctx->cap_refs ? ctx->cap_refs * 2 : 16;
+
+		refs = realloc(ctx->refs, cap * sizeof(*refs));
+		if (!refs)
+			return cfg_oom(ctx);
+		ctx->refs = refs;
+		ctx->cap_refs = cap;
+	}
+	ctx->refs[ctx->nr_refs++] = (struct cfg_pool_ref){node, listener, route};
+	return 0;
+}
+
+/* ---------------------------------------------------------------- http routes */
+
+static const char *const fwd_names[] = {
+    [CFG_FWD_XFF] = "xff",   [CFG_FWD_FORWARDED] = "forwarded", [CFG_FWD_BOTH] = "both",
+    [CFG_FWD_NONE] = "none", [CFG_FWD_HIDE] = "hide",
+};
+static const char *const log_format_names[] = {
+    [CFG_LOG_COMBINED] = "combined",
+    [CFG_LOG_JSON] = "json",
+};
+/* The methods a route may name, in enum h1_meth order from H1_METH_GET. */
+static const char *const meth_names[] = {
+    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+};
+_Static_assert(ARRAY_SIZE(meth_names) == H1_METH_PATCH - H1_METH_GET + 1,
+	       "meth_names follows enum h1_meth");
+
+/* Control bytes of a library message become '?': the message must stay on one line. */
+static void cfg_one_line(char *s)
+{
+	for (; *s; s++) {
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+	}
+}
+
+/*
+ * Runs route_table_new() on 'probe', a rule holding only the values to
+ * check, named 'rname'. The routing module owns the rules of what a route
+ * may hold; probing one value at a time lets its message point at the
+ * value that is wrong. Its "rule 0 "<name>": " prefix gives way to ours.
+ */
+static int cfg_route_probe(struct cfg_ctx *ctx, yaml_node_t *at, const char *rname,
+			   const struct route_rule *probe)
+{
+	char err[CFG_ERR_MAX], prefix[CFG_NAME_MAX + 16];
+	struct route_rule r = *probe;
+	struct route_table *t;
+	const char *msg = err;
+
+	r.name = rname;
+	err[0] = '\0';
+	t = route_table_new(&r, 1, err, sizeof(err));
+	if (t) {
+		route_table_free(t);
+		return 0;
+	}
+	if (errno == ENOMEM)
+		return cfg_oom(ctx);
+	snprintf(prefix, sizeof(prefix), "rule 0 \"%s\": ", rname);
+	if (!strncmp(err, prefix, strlen(prefix)))
+		msg += strlen(prefix);
+	cfg_one_line(err);
+	return cfg_error(ctx, at->start_mark, "route '%s': %s", rname, msg);
+}
+
+static const char *const match_keys[] = {"name", "value", "negate"};
+enum { MK_NAME, MK_VALUE, MK_NEGATE };
+#define MK_REQUIRED (1u << MK_NAME)
+
+/*
+ * Condition idx of r; the ones before it are valid, and the probes include
+ * them so that the routing module's message gives the right index.
+ */
+static int cfg_parse_hdr_match(struct cfg_ctx *ctx, yaml_node_t *map, struct cfg_route *r,
+			       size_t idx)
+{
+	struct route_hdr_match *h = &r->hdrs[idx];
+	const char *saved;
+	yaml_node_t *val, *name_node = NULL, *value_node = NULL;
+	yaml_node_pair_t *pair;
+	uint32_t seen = 0;
+	const char *v;
+	size_t k;
+	int ret;
+
+	ret = cfg_expect(ctx, map, YAML_MAPPING_NODE, "header condition");
+	if (ret)
+		return ret;
+	for (pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top; pair++) {
+		ret = cfg_key(ctx, pair, "header condition", match_keys, ARRAY_SIZE(match_keys),
+			      &seen, &k, &val);
+		if (ret)
+			return ret;
+		switch (k) {
+		case MK_NAME:
+			ret = cfg_scalar(ctx, val, "name", &v);
+			if (!ret)
+				ret = cfg_strdup(ctx, v, (char **)&h->name);
+			name_node = val;
+			break;
+		case MK_VALUE:
+			ret = cfg_scalar(ctx, val, "value", &v);
+			if (!ret)
+				ret = cfg_strdup(ctx, v, (char **)&h->value);
+			value_node = val;
+			break;
+		case MK_NEGATE:
+			ret = cfg_get_bool(ctx, val, "negate", &h->negate);
+			break;
+		}
+		if (ret)
+			return ret;
+	}
+	ret = cfg_missing(ctx, map, "header condition", match_keys, MK_REQUIRED, seen);
+	if (ret)
+		return ret;
+	/* The name's rules first (as a presence test), then the value's. */
+	saved = h->value;
+	h->value = NULL;
+	ret = cfg_route_probe(ctx, name_node, r->name,
+			      &(struct route_rule){.hdrs = r->hdrs, .nr_hdrs = idx + 1});
+	h->value = saved;
+	if (!ret && value_node)
+		ret = cfg_route_probe(ctx, value_node, r->name,
+				      &(struct route_rule){.hdrs = r->hdrs, .nr_hdrs = idx + 1});
+	return ret;
+}
+
+static int cfg_parse_hdr_matches(struct cfg_ctx *ctx, yaml_node_t *seq, struct cfg_route *r)
+{
+	size_t n;
+	int ret;
+
+	if (cfg_is_null(seq))
+		return 0;
+	ret = cfg_expect(ctx, seq, YAML_SEQUENCE_NODE, "headers");
+	if (ret)
+		return ret;
+	n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+	if (!n)
+		return 0;
+	r->hdrs = calloc(n, sizeof(*r->hdrs));
+	if (!r->hdrs)
+		return cfg_oom(ctx);
+	r->rule.hdrs = r->hdrs;
+	for (size_t i = 0; i < n; i++) {
+		r->rule.nr_hdrs = i + 1;
+		ret = cfg_parse_hdr_match(ctx, cfg_node(ctx, seq->data.sequence.items.start[i]), r,
+					  i);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static const char *const op_keys[] = {"set", "add", "remove", "value"};
+enum { OK_SET, OK_ADD, OK_REMOVE, OK_VALUE };
+_Static_assert(OK_SET == (int)ROUTE_OP_SET && OK_ADD == (int)ROUTE_OP_ADD &&
+		   OK_REMOVE == (int)ROUTE_OP_REMOVE,
+	       "op_keys follows enum route_op");
+
+/* Op idx of ops, r's request or response ops; as for conditions, the probes include those before.
+ */
+static int cfg_parse_hdr_op(struct cfg_ctx *ctx, yaml_node_t *map, const char *what,
+			    struct cfg_route *r, bool response, struct route_hdr_op *ops,
+			    size_t idx)
+{
+	struct route_hdr_op *op = &ops[idx];
+	struct route_rule probe = {0};
+	const char *saved;
+	yaml_node_t *val, *name_node = NULL, *value_node = NULL;
+	yaml_node_pair_t *pair;
+	uint32_t seen = 0;
+	const char *v;
+	size_t k;
+	int ret;
+
+	ret = cfg_expect(ctx, map, YAML_MAPPING_NODE, what);
+	if (ret)
+		return ret;
+	for (pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top; pair++) {
+		ret = cfg_key(ctx, pair, what, op_keys, ARRAY_SIZE(op_keys), &seen, &k, &val);
+		if (ret)
+			return ret;
+		if (k == OK_VALUE) {
+			ret = cfg_scalar(ctx, val, "value", &v);
+			if (!ret)
+				ret = cfg_strdup(ctx, v, (char **)&op->value);
+			value_node = val;
+		} else if (name_node) {
+			return cfg_error(ctx, cfg_node(ctx, pair->key)->start_mark,
+					 "%s: one of set, add, remove per item", what);
+		} else {
+			op->op = (enum route_op)k;
+			ret = cfg_scalar(ctx, val, op_keys[k], &v);
+			if (!ret)
+				ret = cfg_strdup(ctx, v, (char **)&op->name);
+			name_node = val;
+		}
+		if (ret)
+			return ret;
+	}
+	if (!name_node)
+		return cfg_error(ctx, map->start_mark, "%s: an item needs one of set, add, remove",
+				 what);
+	if (op->op == ROUTE_OP_REMOVE && value_node)
+		return cfg_error(ctx, value_node->start_mark, "%s: remove takes no value", what);
+	if (op->op != ROUTE_OP_REMOVE && !value_node)
+		return cfg_error(ctx, map->start_mark, "%s: %s '%s' needs a value", what,
+				 op_keys[op->op], Q(op->name));
+	if (response) {
+		probe.resp_ops = ops;
+		probe.nr_resp_ops = idx + 1;
+	} else {
+		probe.req_ops = ops;
+		probe.nr_req_ops = idx + 1;
+	}
+	/*
+	 * The name's rules first, with a stand-in value that passes every
+	 * check (also a SET Host's), then the value's.
+	 */
+	saved = op->value;
+	op->value = saved ? "x" : NULL;
+	ret = cfg_route_probe(ctx, name_node, r->name, &probe);
+	op->value = saved;
+	if (!ret && value_node)
+		ret = cfg_route_probe(ctx, value_node, r->name, &probe);
+	return ret;
+}
+
+static int cfg_parse_hdr_ops(struct cfg_ctx *ctx, yaml_node_t *seq, const char *what,
+			     struct cfg_route *r, bool response)
+{
+	struct route_hdr_op **ops = response ? &r->resp_ops : &r->req_ops;
+	size_t *nr = response ? &r->rule.nr_resp_ops : &r->rule.nr_req_ops;
+	size_t n;
+	int ret;
+
+	if (cfg_is_null(seq))
+		return 0;
+	ret = cfg_expect(ctx, seq, YAML_SEQUENCE_NODE, what);
+	if (ret)
+		return ret;
+	n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+	if (!n)
+		return 0;
+	if (n >= ROUTE_OPS_MAX)
+		return cfg_error(
+		    ctx,
+		    cfg_node(ctx, seq->data.sequence.items.start[ROUTE_OPS_MAX - 1])->start_mark,
+		    "%s: more than %d ops (route '%s')", what, ROUTE_OPS_MAX - 1, r->name);
+	*ops = calloc(n, sizeof(**ops));
+	if (!*ops)
+		return cfg_oom(ctx);
+	if (response)
+		r->rule.resp_ops = *ops;
+	else
+		r->rule.req_ops = *ops;
+	for (size_t i = 0; i < n; i++) {
+		*nr = i + 1;
+		ret = cfg_parse_hdr_op(ctx, cfg_node(ctx, seq->data.sequence.items.start[i]), what,
+				       r, response, *ops, i);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int cfg_parse_methods(struct cfg_ctx *ctx, yaml_node_t *seq, uint32_t *methods)
+{
+	size_t n;
+	int ret, choice = 0;
+
+	ret = cfg_expect(ctx, seq, YAML_SEQUENCE_NODE, "methods");
+	if (ret)
+		return ret;
+	n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+	/* 0 means "any" to the router: an empty list saying so would read as "none". */
+	if (!n)
+		return cfg_error(ctx, seq->start_mark,
+				 "methods: empty list (leave 'methods' out to match any method)");
+	for (size_t i = 0; i < n; i++) {
+		yaml_node_t *item = cfg_node(ctx, seq->data.sequence.items.start[i]);
+		uint32_t bit;
+
+		ret = cfg_get_choice(ctx, item, "methods", meth_names, ARRAY_SIZE(meth_names),
+				     &choice);
+		if (ret)
+			return ret;
+		bit = ROUTE_METH(H1_METH_GET + choice);
+		if (*methods & bit)
+			return cfg_error(ctx, item->start_mark, "methods: %s is listed twice",
+					 meth_names[choice]);
+		*methods |= bit;
+	}
+	return 0;
+}
+
+static const char *const route_keys[] = {
+    "name",	 "host", "path",	 "path_exact",	   "path_regex",      "methods",
+    "headers",	 "pool", "strip_prefix", "replace_prefix", "request_headers", "response_headers",
+    "forwarded",
+};
+enum {
+	RTK_NAME,
+	RTK_HOST,
+	RTK_PATH,
+	RTK_PATH_EXACT,
+	RTK_PATH_REGEX,
+	RTK_METHODS,
+	RTK_HEADERS,
+	RTK_POOL,
+	RTK_STRIP,
+	RTK_REPLACE,
+	RTK_REQ_OPS,
+	RTK_RESP_OPS,
+	RTK_FORWARDED,
+};
+#define RTK_REQUIRED (1u << RTK_POOL)
+
+static bool cfg_name_ok(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i]; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '.' || c == '-'))
+			return false;
+	}
+	return i && i < CFG_NAME_MAX;
+}
+
+static int cfg_parse_route(struct cfg_ctx *ctx, yaml_node_t *map, size_t idx)
+{
+	struct cfg_listener *l = &ctx->cfg->listeners[ctx->cur_listener];
+	yaml_node_t *val, *name, *path_key = NULL, *replace_node = NULL;
+	struct cfg_route *r = &l->http.routes[idx];
+	struct route_rule *rule = &r->rule;
+	yaml_node_pair_t *pair;
+	uint32_t seen = 0;
+	int ret, choice = 0;
+	const char *v;
+	size_t k;
+
+	r->fwd = -1;
+	rule->name = r->name;
+	rule->pool = SIZE_MAX;
+	ret = cfg_expect(ctx, map, YAML_MAPPING_NODE, "route");
+	if (ret)
+		return ret;
+	/* Messages about any key name the route, so learn its name first. */
+	name = cfg_lookup(ctx, map, "name");
+	if (name && name->type == YAML_SCALAR_NODE && !cfg_is_null(name) &&
+	    cfg_name_ok((const char *)name->data.scalar.value))
+		strcpy(r->name, (const char *)name->data.scalar.value);
+	else
+		snprintf(r->name, sizeof(r->name), "route%zu", idx);
+
+	for (pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top; pair++) {
+		ret = cfg_key(ctx, pair, "route", route_keys, ARRAY_SIZE(route_keys), &seen, &k,
+			      &val);
+		if (ret)
+			return ret;
+		switch (k) {
+		case RTK_NAME:
+			ret = cfg_get_name(ctx, val, "name", r->name);
+			for (size_t i = 0; !ret && i < idx; i++) {
+				if (!strcmp(l->http.routes[i].name, r->name))
+					ret = cfg_error(ctx, val->start_mark,
+							"duplicate route name '%s'", r->name);
+			}
+			break;
+		case RTK_HOST:
+			ret = cfg_scalar(ctx, val, "host", &v);
+			if (ret)
+				break;
+			rule->host_kind =
+			    strncmp(v, "*.", 2) ? ROUTE_HOST_EXACT : ROUTE_HOST_WILDCARD;
+			ret = cfg_route_probe(
+			    ctx, val, r->name,
+			    &(struct route_rule){.host_kind = rule->host_kind, .host = v});
+			if (!ret)
+				ret = cfg_strdup(ctx, v, (char **)&rule->host);
+			break;
+		case RTK_PATH:
+		case RTK_PATH_EXACT:
+		case RTK_PATH_REGEX:
+			if (path_key) {
+				ret = cfg_error(ctx, cfg_node(ctx, pair->key)->start_mark,
+						"route '%s': %s: only one of path, path_exact, "
+						"path_regex",
+						r->name, route_keys[k]);
+				break;
+			}
+			path_key = cfg_node(ctx, pair->key);
+			ret = cfg_scalar(ctx, val, route_keys[k], &v);
+			if (ret)
+				break;
+			rule->path_kind = k == RTK_PATH		? ROUTE_PATH_PREFIX
+					  : k == RTK_PATH_EXACT ? ROUTE_PATH_EXACT
+								: ROUTE_PATH_REGEX;
+			ret = cfg_route_probe(
+			    ctx, val, r->name,
+			    &(struct route_rule){.path_kind = rule->path_kind, .path = v});
+			if (!ret)
+				ret = cfg_strdup(ctx, v, (char **)&rule->path);
+			break;
+		case RTK_METHODS:
+			ret = cfg_parse_methods(ctx, val, &rule->methods);
+			break;
+		case RTK_HEADERS:
+			ret = cfg_parse_hdr_matches(ctx, val, r);
+			break;
+		case RTK_POOL:
+			/* Same rules as a pool's own name; resolved after the walk. */
+			ret = cfg_get_name(ctx, val, "pool", (char[CFG_NAME_MAX]){0});
+			if (!ret)
+				ret = cfg_add_ref(ctx, val, ctx->cur_listener, idx);
+			break;
+		case RTK_STRIP:
+			ret = cfg_scalar(ctx, val, "strip_prefix", &v);
+			if (!ret)
+				ret = cfg_route_probe(ctx, val, r->name,
+						      &(struct route_rule){.strip_prefix = v});
+			if (!ret)
+				ret = cfg_strdup(ctx, v, (char **)&rule->strip_prefix);
+			break;
+		case RTK_REPLACE:
+			/* "" is a valid replacement: only a plain empty value is missing. */
+			ret = cfg_scalar(ctx, val, "replace_prefix", &v);
+			if (!ret)
+				ret = cfg_route_probe(
+				    ctx, val, r->name,
+				    &(struct route_rule){.strip_prefix = "/", .replace_prefix = v});
+			if (!ret)
+				ret = cfg_strdup(ctx, v, (char **)&rule->replace_prefix);
+			replace_node = val;
+			break;
+		case RTK_REQ_OPS:
+			ret = cfg_parse_hdr_ops(ctx, val, "request_headers", r, false);
+			break;
+		case RTK_RESP_OPS:
+			ret = cfg_parse_hdr_ops(ctx, val, "response_headers", r, true);
+			break;
+		case RTK_FORWARDED:
+			ret = cfg_get_choice(ctx, val, "forwarded", fwd_names,
+					     ARRAY_SIZE(fwd_names), &choice);
+			r->fwd = choice;
+			break;
+		}
+		if (ret)
+			return ret;
+	}
+	ret = cfg_missing(ctx, map, "route", route_keys, RTK_REQUIRED, seen);
+	if (ret)
+		return ret;
+	if (!(seen & (1u << RTK_NAME))) {
+		for (size_t i = 0; i < idx; i++) {
+			if (!strcmp(l->http.routes[i].name, r->name))
+				return cfg_error(ctx, map->start_mark,
+						 "route name '%s' (the default for this route) is "
+						 "already used: give it a name",
+						 r->name);
+		}
+	}
+	if (replace_node && !rule->strip_prefix)
+		return cfg_error(ctx, replace_node->start_mark,
+				 "route '%s': replace_prefix needs strip_prefix", r->name);
+	/* Every value passed on its own; this catches whatever spans several. */
+	return cfg_route_probe(ctx, map, r->name, rule);
+}
+
+static void cfg_route_free(struct cfg_route *r)
+{
+	struct route_rule *rule = &r->rule;
+
+	free((char *)rule->host);
+	free((char *)rule->path);
+	free((char *)rule->strip_prefix);
+	free((char *)rule->replace_prefix);
+	for (size_t i = 0; r->hdrs && i < rule->nr_hdrs; i++) {
+		free((char *)r->hdrs[i].name);
+		free((char *)r->hdrs[i].value);
+	}
+	free(r->hdrs);
+	for (size_t i = 0; r->req_ops && i < rule->nr_req_ops; i++) {
+		free((char *)r->req_ops[i].name);
+		free((char *)r->req_ops[i].value);
+	}
+	free(r->req_ops);
+	for (size_t i = 0; r->resp_ops && i < rule->nr_resp_ops; i++) {
+		free((char *)r->resp_ops[i].name);
+		free((char *)r->resp_ops[i].value);
+	}
+	free(r->resp_ops);
+}
+
+static int cfg_parse_routes(struct cfg_ctx *ctx, yaml_node_t *seq, struct cfg_listener *l)
+{
+	struct route_rule *rules;
+	struct route_table *t;
+	char err[CFG_ERR_MAX];
+	int ret;
+
+	ret = cfg_parse_list(ctx, seq, "routes", (void **)&l->http.routes, &l->http.nr_routes,
+			     sizeof(*l->http.routes), cfg_parse_route);
+	if (ret || !l->http.nr_routes)
+		return ret;
+	/*
+	 * Each route passed alone; the table the proxy will build from all of
+	 * them must pass too (names are unique already, so this only fails
+	 * for want of memory, or if rules.h gains a check across rules).
+	 */
+	rules = calloc(l->http.nr_routes, sizeof(*rules));
+	if (!rules)
+		return cfg_oom(ctx);
+	for (size_t i = 0; i < l->http.nr_routes; i++)
+		rules[i] = l->http.routes[i].rule;
+	t = route_table_new(rules, l->http.nr_routes, err, sizeof(err));
+	free(rules);
+	if (t) {
+		route_table_free(t);
+		return 0;
+	}
+	if (errno == ENOMEM)
+		return cfg_oom(ctx);
+	cfg_one_line(err);
+	return cfg_error(ctx, seq->start_mark, "routes: %s", err);
+}
+
+static const char *const http_keys[] = {
+    "access_log",     "log_format",	  "header_timeout", "idle_timeout",
+    "client_timeout", "response_timeout", "forwarded",	    "via",
+    "via_name",	      "max_request_line", "max_header",	    "max_headers_size",
+    "max_headers",    "max_body",
+};
+enum {
+	HK_ACCESS_LOG,
+	HK_LOG_FORMAT,
+	HK_HEADER_TO,
+	HK_IDLE_TO,
+	HK_CLIENT_TO,
+	HK_RESPONSE_TO,
+	HK_FORWARDED,
+	HK_VIA,
+	HK_VIA_NAME,
+	HK_MAX_LINE,
+	HK_MAX_FIELD,
+	HK_MAX_HEAD,
+	HK_MAX_FIELDS,
+	HK_MAX_BODY,
+};
+
+static int cfg_get_limit(struct cfg_ctx *ctx, yaml_node_t *n, const char *key, uint64_t min,
+			 uint64_t max, uint32_t *out)
+{
+	uint64_t x = 0;
+	int ret;
+
+	ret = cfg_get_size(ctx, n, key, min, max, &x);
+	if (!ret)
+		*out = (uint32_t)x;
+	return ret;
+}
+
+static void cfg_http_defaults(struct cfg_http *h)
+{
+	h->log_format = CFG_LOG_COMBINED;
+	h->header_timeout_ms = CFG_DEF_HEADER_MS;
+	h->idle_timeout_ms = CFG_DEF_IDLE_MS;
+	h->client_timeout_ms = CFG_DEF_CLIENT_MS;
+	h->response_timeout_ms = CFG_DEF_RESPONSE_MS;
+	h->limits = h1_limits_default;
+	h->fwd = CFG_FWD_XFF;
+	strcpy(h->via_name, CFG_DEF_VIA_NAME);
+}
+
+static int cfg_parse_http(struct cfg_ctx *ctx, yaml_node_t *map, struct cfg_http *h)
+{
+	yaml_node_pair_t *pair;
+	uint32_t seen = 0;
+	yaml_node_t *val;
+	int ret, choice = 0;
+	const char *v;
+	uint64_t x = 0;
+	size_t k;
+
+	/* "http:" with everything commented out means "all defaults". */
+	if (cfg_is_null(map))
+		return 0;
+	ret = cfg_expect(ctx, map, YAML_MAPPING_NODE, "http");
+	if (ret)
+		return ret;
+	for (pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top; pair++) {
+		ret = cfg_key(ctx, pair, "http", http_keys, ARRAY_SIZE(http_keys), &seen, &k, &val);
+		if (ret)
+			return ret;
+		switch (k) {
+		case HK_ACCESS_LOG:
+			ret = cfg_scalar(ctx, val, "access_log", &v);
+			if (ret)
+				break;
+			if (!strcmp(v, "off"))
+				h->access_log[0] = '\0';
+			else if (!strcmp(v, "stdout"))
+				strcpy(h->access_log, "-");
+			/* The proxy may chdir; a relative path would move with it. */
+			else if (v[0] == '/' && strlen(v) < CFG_PATH_MAX)
+				strcpy(h->access_log, v);
+			else
+				ret = cfg_error(ctx, val->start_mark,
+						"access_log: '%s' is not off, stdout, or an "
+						"absolute path shorter than %d bytes",
+						Q(v), CFG_PATH_MAX);
+			break;
+		case HK_LOG_FORMAT:
+			ret = cfg_get_choice(ctx, val, "log_format", log_format_names,
+					     ARRAY_SIZE(log_format_names), &choice);
+			h->log_format = (enum cfg_log_format)choice;
+			break;
+		case HK_HEADER_TO:
+			ret = cfg_get_duration(ctx, val, "header_timeout", CFG_TIMEOUT_MIN_MS,
+					       CFG_TIMEOUT_MAX_MS, false, &h->header_timeout_ms);
+			break;
+		case HK_IDLE_TO:
+			ret = cfg_get_duration(ctx, val, "idle_timeout", CFG_TIMEOUT_MIN_MS,
+					       CFG_TIMEOUT_MAX_MS, false, &h->idle_timeout_ms);
+			break;
+		case HK_CLIENT_TO:
+			ret = cfg_get_duration(ctx, val, "client_timeout", CFG_TIMEOUT_MIN_MS,
+					       CFG_TIMEOUT_MAX_MS, false, &h->client_timeout_ms);
+			break;
+		case HK_RESPONSE_TO:
+			ret = cfg_get_duration(ctx, val, "response_timeout", CFG_TIMEOUT_MIN_MS,
+					       CFG_TIMEOUT_MAX_MS, false, &h->response_timeout_ms);
+			break;
+		case HK_FORWARDED:
+			ret = cfg_get_choice(ctx, val, "forwarded", fwd_names,
+					     ARRAY_SIZE(fwd_names), &choice);
+			h->fwd = (enum cfg_fwd)choice;
+			break;
+		case HK_VIA:
+			ret = cfg_get_bool(ctx, val, "via", &h->via);
+			break;
+		case HK_VIA_NAME:
+			ret = cfg_scalar(ctx, val, "via_name", &v);
+			if (ret)
+				break;
+			/* RFC 9110 7.6.3: a pseudonym is a token; it goes out verbatim. */
+			if (!cfg_is_token(v) || strlen(v) >= sizeof(h->via_name))
+				ret = cfg_error(ctx, val->start_mark,
+						"via_name: bad value '%s': use 1 to %zu token "
+						"characters (RFC 9110)",
+						Q(v), sizeof(h->via_name) - 1);
+			else
+				strcpy(h->via_name, v);
+			break;
+		case HK_MAX_LINE:
+			ret = cfg_get_limit(ctx, val, "max_request_line", CFG_LINE_MIN,
+					    CFG_HEAD_MAX, &h->limits.max_start_line);
+			break;
+		case HK_MAX_FIELD:
+			ret = cfg_get_limit(ctx, val, "max_header", CFG_LINE_MIN, CFG_HEAD_MAX,
+					    &h->limits.max_field);
+			break;
+		case HK_MAX_HEAD:
+			ret = cfg_get_limit(ctx, val, "max_headers_size", CFG_HEAD_MIN,
+					    CFG_HEAD_MAX, &h->limits.max_head);
+			break;
+		case HK_MAX_FIELDS:
+			ret = cfg_get_uint(ctx, val, "max_headers", 1, H1_FIELDS_MAX, &x);
+			h->limits.max_fields = (uint32_t)x;
+			break;
+		case HK_MAX_BODY:
+			ret = cfg_get_size(ctx, val, "max_body", 0, UINT64_MAX, &x);
+			h->limits.max_body = x ? x : UINT64_MAX;
+			break;
+		}
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- listeners */
+
 static const char *const listener_keys[] = {
     "name",    "bind",		"pool",
     "mode",    "splice",	"sndbuf",
     "rcvbuf",  "splice_budget", "connect_timeout",
-    "backlog",
+    "backlog", "workers",	"http",
+    "routes",
 };
 enum {
 	LK_NAME,
@@ -627,16 +1439,20 @@ enum {
 	LK_BUDGET,
 	LK_CONNECT,
 	LK_BACKLOG,
+	LK_WORKERS,
+	LK_HTTP,
+	LK_ROUTES,
 };
-#define LK_REQUIRED ((1u << LK_NAME) | (1u << LK_BIND) | (1u << LK_POOL))
+/* pool too, in mode tcp: checked once the walk is done. */
+#define LK_REQUIRED ((1u << LK_NAME) | (1u << LK_BIND))
 
-static const char *const mode_names[] = {"tcp"};
+static const char *const mode_names[] = {
+    [CFG_MODE_TCP] = "tcp",
+    [CFG_MODE_HTTP] = "http",
+};
 static const char *const splice_names[] = {
     [CFG_SPLICE_KERNEL] = "kernel",
     [CFG_SPLICE_USER] = "user",
-};
-static const char *const balance_names[] = {
-    [CFG_BALANCE_ROUNDROBIN] = "roundrobin",
 };
 
 /*
@@ -665,13 +1481,17 @@ static int cfg_listener_unique(struct cfg_ctx *ctx, size_t idx, yaml_node_t *val
 static int cfg_parse_listener(struct cfg_ctx *ctx, yaml_node_t *map, size_t idx)
 {
 	struct cfg_listener *l = &ctx->cfg->listeners[idx];
-	yaml_node_t *val;
+	yaml_node_t *val, *mode;
 	yaml_node_pair_t *pair;
 	uint32_t seen = 0;
 	int ret, choice = 0;
 	uint64_t x = 0;
 	size_t k;
 
+	ctx->cur_listener = idx;
+	l->mode = CFG_MODE_TCP;
+	l->workers = CFG_DEF_WORKERS;
+	l->pool = SIZE_MAX;
 	l->splice = CFG_SPLICE_KERNEL;
 	l->sndbuf = CFG_DEF_SNDBUF;
 	l->rcvbuf = CFG_DEF_RCVBUF;
@@ -682,6 +1502,16 @@ static int cfg_parse_listener(struct cfg_ctx *ctx, yaml_node_t *map, size_t idx)
 	ret = cfg_expect(ctx, map, YAML_MAPPING_NODE, "listener");
 	if (ret)
 		return ret;
+	mode = cfg_lookup(ctx, map, "mode");
+	if (mode) {
+		ret =
+		    cfg_get_choice(ctx, mode, "mode", mode_names, ARRAY_SIZE(mode_names), &choice);
+		if (ret)
+			return ret;
+		l->mode = (enum cfg_mode)choice;
+	}
+	if (l->mode == CFG_MODE_HTTP)
+		cfg_http_defaults(&l->http);
 	for (pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top; pair++) {
 		ret = cfg_key(ctx, pair, "listener", listener_keys, ARRAY_SIZE(listener_keys),
 			      &seen, &k, &val);
@@ -701,11 +1531,11 @@ static int cfg_parse_listener(struct cfg_ctx *ctx, yaml_node_t *map, size_t idx)
 		case LK_POOL:
 			/* Same rules as a pool's own name; resolved after the walk. */
 			ret = cfg_get_name(ctx, val, "pool", (char[CFG_NAME_MAX]){0});
-			ctx->pool_refs[idx] = val;
+			if (!ret)
+				ret = cfg_add_ref(ctx, val, idx, SIZE_MAX);
 			break;
 		case LK_MODE:
-			ret = cfg_get_choice(ctx, val, "mode", mode_names, ARRAY_SIZE(mode_names),
-					     &choice);
+			/* Read above, before the keys that depend on it. */
 			break;
 		case LK_SPLICE:
 			ret = cfg_get_choice(ctx, val, "splice", splice_names,
@@ -730,40 +1560,53 @@ static int cfg_parse_listener(struct cfg_ctx *ctx, yaml_node_t *map, size_t idx)
 			ret = cfg_get_uint(ctx, val, "backlog", 1, CFG_BACKLOG_MAX, &x);
 			l->backlog = (int)x;
 			break;
+		case LK_WORKERS:
+			ret = cfg_get_uint(ctx, val, "workers", 1, CFG_WORKERS_MAX, &x);
+			/* The TCP proxy and its splice slots live in one event loop. */
+			if (!ret && l->mode == CFG_MODE_TCP && x != 1)
+				ret = cfg_error(ctx, val->start_mark,
+						"workers: mode tcp runs 1 worker for now");
+			l->workers = (uint32_t)x;
+			break;
+		case LK_HTTP:
+		case LK_ROUTES:
+			if (l->mode != CFG_MODE_HTTP) {
+				ret = cfg_error(ctx, cfg_node(ctx, pair->key)->start_mark,
+						"%s: only for mode http (this listener is mode "
+						"tcp)",
+						listener_keys[k]);
+				break;
+			}
+			if (k == LK_HTTP)
+				ret = cfg_parse_http(ctx, val, &l->http);
+			else
+				ret = cfg_parse_routes(ctx, val, l);
+			break;
 		}
 		if (ret)
 			return ret;
 	}
-	return cfg_missing(ctx, map, "listener", listener_keys, LK_REQUIRED, seen);
+	ret = cfg_missing(ctx, map, "listener", listener_keys, LK_REQUIRED, seen);
+	if (ret)
+		return ret;
+	if (l->mode == CFG_MODE_TCP && !(seen & (1u << LK_POOL)))
+		return cfg_error(ctx, map->start_mark, "listener: missing required key 'pool'");
+	/* One that can only answer 404 is surely a mistake. */
+	if (l->mode == CFG_MODE_HTTP && !(seen & (1u << LK_POOL)) && !l->http.nr_routes)
+		return cfg_error(ctx, map->start_mark,
+				 "listener '%s': mode http needs a default 'pool', 'routes', "
+				 "or both",
+				 l->name);
+	return 0;
 }
 
 static int cfg_parse_listeners(struct cfg_ctx *ctx, yaml_node_t *seq)
 {
-	size_t n, i;
-	int ret;
-
 	/* None is fine if lb has VIPs; cfg_parse_root decides. */
 	ctx->listeners_node = seq;
-	if (cfg_is_null(seq))
-		return 0;
-	ret = cfg_expect(ctx, seq, YAML_SEQUENCE_NODE, "listeners");
-	if (ret)
-		return ret;
-	n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
-	if (!n)
-		return 0;
-	ctx->cfg->listeners = calloc(n, sizeof(*ctx->cfg->listeners));
-	ctx->pool_refs = calloc(n, sizeof(*ctx->pool_refs));
-	if (!ctx->cfg->listeners || !ctx->pool_refs)
-		return cfg_oom(ctx);
-	for (i = 0; i < n; i++) {
-		/* Counted as we go so cfg_free and the pool pass see only filled slots. */
-		ctx->cfg->nr_listeners = i + 1;
-		ret = cfg_parse_listener(ctx, cfg_node(ctx, seq->data.sequence.items.start[i]), i);
-		if (ret)
-			return ret;
-	}
-	return 0;
+	return cfg_parse_list(ctx, seq, "listeners", (void **)&ctx->cfg->listeners,
+			      &ctx->cfg->nr_listeners, sizeof(*ctx->cfg->listeners),
+			      cfg_parse_listener);
 }
 
 static const char *const backend_keys[] = {"address", "weight"};
@@ -825,6 +1668,13 @@ static int cfg_parse_backends(struct cfg_ctx *ctx, yaml_node_t *seq, struct cfg_
 	n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
 	if (!n)
 		return cfg_error(ctx, seq->start_mark, "pool '%s' has no backends", p->name);
+	/* Backend indexes fit the pool's tried-set and its 16-bit hash table slots. */
+	if (n > POOL_MAX_BACKENDS)
+		return cfg_error(
+		    ctx,
+		    cfg_node(ctx, seq->data.sequence.items.start[POOL_MAX_BACKENDS])->start_mark,
+		    "pool '%s': more than %d backends (POOL_MAX_BACKENDS)", p->name,
+		    POOL_MAX_BACKENDS);
 	p->backends = calloc(n, sizeof(*p->backends));
 	if (!p->backends)
 		return cfg_oom(ctx);
@@ -838,23 +1688,246 @@ static int cfg_parse_backends(struct cfg_ctx *ctx, yaml_node_t *seq, struct cfg_
 	return 0;
 }
 
-static const char *const pool_keys[] = {"name", "balance", "backends"};
-enum { PK_NAME, PK_BALANCE, PK_BACKENDS };
+/* What the two sides of a map pair are, for their syntax checks. */
+enum cfg_map_kind {
+	CFG_MAP_URI,	/* reverse_map */
+	CFG_MAP_DOMAIN, /* cookie_domain_map */
+	CFG_MAP_PATH,	/* cookie_path_map */
+};
+
+static bool cfg_vchars(const char *s, const char *but)
+{
+	for (; *s; s++) {
+		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f || strchr(but, *s))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Says why s is not a valid side of a 'kind' pair, or NULL. The values are
+ * written into Location and Set-Cookie fields, so nothing that would break
+ * a field value or a cookie attribute gets through.
+ */
+static const char *cfg_map_why(enum cfg_map_kind kind, const char *s)
+{
+	size_t label = 0;
+
+	if (strlen(s) > CFG_MAP_VALUE_MAX)
+		return "too long";
+	switch (kind) {
+	case CFG_MAP_URI:
+		if (!cfg_vchars(s, ""))
+			return "expected VCHARs only (no spaces or control characters)";
+		if (s[0] == '/' || (!strncasecmp(s, "http://", 7) && s[7]) ||
+		    (!strncasecmp(s, "https://", 8) && s[8]))
+			return NULL;
+		return "expected an http:// or https:// URL, or a path starting with '/'";
+	case CFG_MAP_DOMAIN:
+		/* A leading '.' is old cookie syntax (RFC 2109), still sent. */
+		if (*s == '.')
+			s++;
+		for (; *s; s++) {
+			if (*s == '.') {
+				if (!label)
+					break;
+				label = 0;
+			} else if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+				   (*s >= '0' && *s <= '9') || *s == '-' || *s == '_') {
+				label++;
+			} else {
+				return "expected a domain: letters, digits, '-', '_' and '.' "
+				       "(may start with '.')";
+			}
+		}
+		return label ? NULL : "expected a domain: no empty label";
+	case CFG_MAP_PATH:
+		if (s[0] != '/' || !cfg_vchars(s, ";"))
+			return "expected a path: '/' then VCHARs but ';'";
+		return NULL;
+	}
+	return "?";
+}
+
+static const char *const map_keys[] = {"from", "to"};
+enum { MPK_FROM, MPK_TO };
+#define MPK_REQUIRED ((1u << MPK_FROM) | (1u << MPK_TO))
+
+static int cfg_parse_map_pair(struct cfg_ctx *ctx, yaml_node_t *map, const char *what,
+			      enum cfg_map_kind kind, struct cfg_map_pair *pairs, size_t idx)
+{
+	struct cfg_map_pair *mp = &pairs[idx];
+	yaml_node_pair_t *pair;
+	uint32_t seen = 0;
+	yaml_node_t *val;
+	const char *v, *why;
+	size_t k;
+	int ret;
+
+	ret = cfg_expect(ctx, map, YAML_MAPPING_NODE, what);
+	if (ret)
+		return ret;
+	for (pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top; pair++) {
+		ret = cfg_key(ctx, pair, what, map_keys, ARRAY_SIZE(map_keys), &seen, &k, &val);
+		if (ret)
+			return ret;
+		ret = cfg_scalar(ctx, val, map_keys[k], &v);
+		if (ret)
+			return ret;
+		why = cfg_map_why(kind, v);
+		if (why)
+			return cfg_error(ctx, val->start_mark, "%s: %s: bad value '%s': %s", what,
+					 map_keys[k], Q(v), why);
+		if (k == MPK_FROM) {
+			/* The first match wins: a repeated 'from' could never apply. */
+			for (size_t i = 0; i < idx; i++) {
+				if (kind == CFG_MAP_DOMAIN ? !strcasecmp(pairs[i].from, v)
+							   : !strcmp(pairs[i].from, v))
+					return cfg_error(ctx, val->start_mark,
+							 "%s: from '%s' is already mapped by "
+							 "item %zu",
+							 what, Q(v), i);
+			}
+		}
+		ret = cfg_strdup(ctx, v, k == MPK_FROM ? &mp->from : &mp->to);
+		if (ret)
+			return ret;
+	}
+	return cfg_missing(ctx, map, what, map_keys, MPK_REQUIRED, seen);
+}
+
+static int cfg_parse_map(struct cfg_ctx *ctx, yaml_node_t *seq, const char *what,
+			 enum cfg_map_kind kind, struct cfg_map_pair **arr, size_t *nr)
+{
+	size_t n;
+	int ret;
+
+	if (cfg_is_null(seq))
+		return 0;
+	ret = cfg_expect(ctx, seq, YAML_SEQUENCE_NODE, what);
+	if (ret)
+		return ret;
+	n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+	if (!n)
+		return 0;
+	*arr = calloc(n, sizeof(**arr));
+	if (!*arr)
+		return cfg_oom(ctx);
+	for (size_t i = 0; i < n; i++) {
+		*nr = i + 1;
+		ret = cfg_parse_map_pair(ctx, cfg_node(ctx, seq->data.sequence.items.start[i]),
+					 what, kind, *arr, i);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static void cfg_map_free(struct cfg_map_pair *pairs, size_t n)
+{
+	for (size_t i = 0; pairs && i < n; i++) {
+		free(pairs[i].from);
+		free(pairs[i].to);
+	}
+	free(pairs);
+}
+
+/*
+ * Builds the pool the proxy will build, so that whatever route/pool.h
+ * refuses is refused here, with a position, rather than at startup.
+ */
+static int cfg_check_pool(struct cfg_ctx *ctx, yaml_node_t *map, const struct cfg_pool *p)
+{
+	struct pool_backend_spec *specs;
+	char err[CFG_ERR_MAX] = "";
+	struct pool *pool;
+
+	specs = calloc(p->nr_backends, sizeof(*specs));
+	if (!specs)
+		return cfg_oom(ctx);
+	for (size_t i = 0; i < p->nr_backends; i++)
+		specs[i] =
+		    (struct pool_backend_spec){p->backends[i].addr_str, p->backends[i].weight};
+	pool = pool_new(
+	    &(struct pool_spec){
+		.algo = p->balance,
+		.hash_name = p->hash_key[0] ? p->hash_key : NULL,
+		.backends = specs,
+		.n = p->nr_backends,
+	    },
+	    err, sizeof(err));
+	free(specs);
+	if (pool) {
+		pool_free(pool);
+		return 0;
+	}
+	if (errno == ENOMEM)
+		return cfg_oom(ctx);
+	cfg_one_line(err);
+	return cfg_error(ctx, map->start_mark, "pool '%s': %s", p->name, err);
+}
+
+static const char *const pool_keys[] = {
+    "name",	"balance",	  "hash_key",	 "keepalive",	      "keepalive_timeout",
+    "retries",	"proxy_protocol", "reverse_map", "cookie_domain_map", "cookie_path_map",
+    "backends",
+};
+enum {
+	PK_NAME,
+	PK_BALANCE,
+	PK_HASH_KEY,
+	PK_KEEPALIVE,
+	PK_KEEPALIVE_TO,
+	PK_RETRIES,
+	PK_PROXY_PROTOCOL,
+	PK_REVERSE_MAP,
+	PK_COOKIE_DOMAIN_MAP,
+	PK_COOKIE_PATH_MAP,
+	PK_BACKENDS,
+};
 #define PK_REQUIRED ((1u << PK_NAME) | (1u << PK_BACKENDS))
+
+static const char *const pp_names[] = {
+    [CFG_PP_OFF] = "off",
+    [CFG_PP_V1] = "v1",
+    [CFG_PP_V2] = "v2",
+};
+
+static bool cfg_uses_hash_key(enum pool_algo algo)
+{
+	return algo == POOL_HASH_HEADER || algo == POOL_HASH_COOKIE;
+}
 
 static int cfg_parse_pool(struct cfg_ctx *ctx, yaml_node_t *map, size_t idx)
 {
 	struct cfg_pool *p = &ctx->cfg->pools[idx];
-	yaml_node_t *val;
+	const char *algos[POOL_ALGO__MAX], *v;
+	yaml_node_t *val, *balance;
 	yaml_node_pair_t *pair;
 	uint32_t seen = 0;
 	int ret, choice = 0;
+	uint64_t x = 0;
 	size_t k;
 
-	p->balance = CFG_BALANCE_ROUNDROBIN;
+	p->balance = POOL_ROUNDROBIN;
+	p->keepalive = CFG_DEF_KEEPALIVE;
+	p->keepalive_timeout_ms = CFG_DEF_KEEPALIVE_MS;
+	p->retries = CFG_DEF_RETRIES;
+	p->proxy_protocol = CFG_PP_OFF;
 	ret = cfg_expect(ctx, map, YAML_MAPPING_NODE, "pool");
 	if (ret)
 		return ret;
+	/* hash_key's rules depend on it, wherever it is written. */
+	balance = cfg_lookup(ctx, map, "balance");
+	if (balance) {
+		/* pool_algo_str() gives the names pool_algo_parse() takes. */
+		for (int i = 0; i < POOL_ALGO__MAX; i++)
+			algos[i] = pool_algo_str((enum pool_algo)i);
+		ret = cfg_get_choice(ctx, balance, "balance", algos, ARRAY_SIZE(algos), &choice);
+		if (ret)
+			return ret;
+		p->balance = (enum pool_algo)choice;
+	}
 	for (pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top; pair++) {
 		ret = cfg_key(ctx, pair, "pool", pool_keys, ARRAY_SIZE(pool_keys), &seen, &k, &val);
 		if (ret)
@@ -869,9 +1942,56 @@ static int cfg_parse_pool(struct cfg_ctx *ctx, yaml_node_t *map, size_t idx)
 			}
 			break;
 		case PK_BALANCE:
-			ret = cfg_get_choice(ctx, val, "balance", balance_names,
-					     ARRAY_SIZE(balance_names), &choice);
-			p->balance = (enum cfg_balance)choice;
+			/* Read above. */
+			break;
+		case PK_HASH_KEY:
+			ret = cfg_scalar(ctx, val, "hash_key", &v);
+			if (ret)
+				break;
+			/* Most likely meant for header or cookie: say so, do not guess. */
+			if (!cfg_uses_hash_key(p->balance))
+				ret = cfg_error(ctx, val->start_mark,
+						"hash_key: balance %s takes none (only header and "
+						"cookie do)",
+						pool_algo_str(p->balance));
+			else if (!cfg_is_token(v) || strlen(v) >= sizeof(p->hash_key))
+				ret = cfg_error(
+				    ctx, val->start_mark,
+				    "hash_key: bad value '%s': a %s name is 1 to %zu "
+				    "token characters (RFC 9110)",
+				    Q(v), p->balance == POOL_HASH_HEADER ? "header" : "cookie",
+				    sizeof(p->hash_key) - 1);
+			else
+				strcpy(p->hash_key, v);
+			break;
+		case PK_KEEPALIVE:
+			ret = cfg_get_uint(ctx, val, "keepalive", 0, CFG_KEEPALIVE_MAX, &x);
+			p->keepalive = (uint32_t)x;
+			break;
+		case PK_KEEPALIVE_TO:
+			ret = cfg_get_duration(ctx, val, "keepalive_timeout", CFG_TIMEOUT_MIN_MS,
+					       CFG_TIMEOUT_MAX_MS, false, &p->keepalive_timeout_ms);
+			break;
+		case PK_RETRIES:
+			ret = cfg_get_uint(ctx, val, "retries", 0, CFG_RETRIES_MAX, &x);
+			p->retries = (uint32_t)x;
+			break;
+		case PK_PROXY_PROTOCOL:
+			ret = cfg_get_choice(ctx, val, "proxy_protocol", pp_names,
+					     ARRAY_SIZE(pp_names), &choice);
+			p->proxy_protocol = (enum cfg_pp)choice;
+			break;
+		case PK_REVERSE_MAP:
+			ret = cfg_parse_map(ctx, val, "reverse_map", CFG_MAP_URI, &p->reverse_map,
+					    &p->nr_reverse_map);
+			break;
+		case PK_COOKIE_DOMAIN_MAP:
+			ret = cfg_parse_map(ctx, val, "cookie_domain_map", CFG_MAP_DOMAIN,
+					    &p->cookie_domain_map, &p->nr_cookie_domain_map);
+			break;
+		case PK_COOKIE_PATH_MAP:
+			ret = cfg_parse_map(ctx, val, "cookie_path_map", CFG_MAP_PATH,
+					    &p->cookie_path_map, &p->nr_cookie_path_map);
 			break;
 		case PK_BACKENDS:
 			ret = cfg_parse_backends(ctx, val, p);
@@ -880,40 +2000,15 @@ static int cfg_parse_pool(struct cfg_ctx *ctx, yaml_node_t *map, size_t idx)
 		if (ret)
 			return ret;
 	}
-	return cfg_missing(ctx, map, "pool", pool_keys, PK_REQUIRED, seen);
-}
-
-/*
- * A sequence of mappings named 'what' into a new array of *nr elements of
- * size sz, one fn call per item (a null value is an empty list). *nr counts
- * the items handed to fn so far, so cfg_free frees what was filled when an
- * item fails. 0 or the error already reported.
- */
-static int cfg_parse_list(struct cfg_ctx *ctx, yaml_node_t *seq, const char *what, void **arr,
-			  size_t *nr, size_t sz,
-			  int (*fn)(struct cfg_ctx *ctx, yaml_node_t *item, size_t idx))
-{
-	size_t n, i;
-	int ret;
-
-	if (cfg_is_null(seq))
-		return 0;
-	ret = cfg_expect(ctx, seq, YAML_SEQUENCE_NODE, what);
+	ret = cfg_missing(ctx, map, "pool", pool_keys, PK_REQUIRED, seen);
 	if (ret)
 		return ret;
-	n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
-	if (!n)
-		return 0;
-	*arr = calloc(n, sz);
-	if (!*arr)
-		return cfg_oom(ctx);
-	for (i = 0; i < n; i++) {
-		*nr = i + 1;
-		ret = fn(ctx, cfg_node(ctx, seq->data.sequence.items.start[i]), i);
-		if (ret)
-			return ret;
-	}
-	return 0;
+	if (cfg_uses_hash_key(p->balance) && !p->hash_key[0])
+		return cfg_error(ctx, map->start_mark,
+				 "pool '%s': balance %s needs 'hash_key', the %s name", p->name,
+				 pool_algo_str(p->balance),
+				 p->balance == POOL_HASH_HEADER ? "header" : "cookie");
+	return cfg_check_pool(ctx, map, p);
 }
 
 static int cfg_parse_pools(struct cfg_ctx *ctx, yaml_node_t *seq)
@@ -1369,19 +2464,27 @@ static int cfg_resolve_pools(struct cfg_ctx *ctx)
 {
 	struct cfg *cfg = ctx->cfg;
 
-	for (size_t i = 0; i < cfg->nr_listeners; i++) {
-		yaml_node_t *ref = ctx->pool_refs[i];
-		const char *want = (const char *)ref->data.scalar.value;
+	for (size_t i = 0; i < ctx->nr_refs; i++) {
+		const struct cfg_pool_ref *ref = &ctx->refs[i];
+		const char *want = (const char *)ref->node->data.scalar.value;
+		struct cfg_listener *l = &cfg->listeners[ref->listener];
 		size_t j;
 
 		for (j = 0; j < cfg->nr_pools; j++) {
 			if (!strcmp(cfg->pools[j].name, want))
 				break;
 		}
+		if (j == cfg->nr_pools && ref->route == SIZE_MAX)
+			return cfg_error(ctx, ref->node->start_mark,
+					 "listener '%s': unknown pool '%s'", l->name, want);
 		if (j == cfg->nr_pools)
-			return cfg_error(ctx, ref->start_mark, "listener '%s': unknown pool '%s'",
-					 cfg->listeners[i].name, want);
-		cfg->listeners[i].pool = j;
+			return cfg_error(ctx, ref->node->start_mark,
+					 "listener '%s' route '%s': unknown pool '%s'", l->name,
+					 l->http.routes[ref->route].name, want);
+		if (ref->route == SIZE_MAX)
+			l->pool = j;
+		else
+			l->http.routes[ref->route].rule.pool = j;
 	}
 	return 0;
 }
@@ -1500,9 +2603,22 @@ void cfg_free(struct cfg *cfg)
 {
 	if (!cfg)
 		return;
-	for (size_t i = 0; i < cfg->nr_pools; i++)
-		free(cfg->pools[i].backends);
+	for (size_t i = 0; i < cfg->nr_pools; i++) {
+		struct cfg_pool *p = &cfg->pools[i];
+
+		free(p->backends);
+		cfg_map_free(p->reverse_map, p->nr_reverse_map);
+		cfg_map_free(p->cookie_domain_map, p->nr_cookie_domain_map);
+		cfg_map_free(p->cookie_path_map, p->nr_cookie_path_map);
+	}
 	free(cfg->pools);
+	for (size_t i = 0; i < cfg->nr_listeners; i++) {
+		struct cfg_http *h = &cfg->listeners[i].http;
+
+		for (size_t j = 0; h->routes && j < h->nr_routes; j++)
+			cfg_route_free(&h->routes[j]);
+		free(h->routes);
+	}
 	free(cfg->listeners);
 	for (size_t i = 0; i < cfg->nr_vips; i++)
 		free(cfg->vips[i].backends);
@@ -1575,7 +2691,7 @@ free_doc:
 free_parser:
 	yaml_parser_delete(&parser);
 free_cfg:
-	free(ctx.pool_refs);
+	free(ctx.refs);
 	if (ret) {
 		cfg_free(ctx.cfg);
 		ctx.cfg = NULL;

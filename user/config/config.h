@@ -15,20 +15,91 @@
  *   listeners:
  *     - name: web                # [A-Za-z0-9_.-]{1,31}, unique
  *       bind: 0.0.0.0:8080       # IPv4 "a.b.c.d:port" or IPv6 "[addr]:port"
- *       pool: origins            # must name a pool below
- *       mode: tcp                # only "tcp" for now
- *       splice: kernel           # kernel (sockmap) | user (splice(2))
+ *       mode: tcp                # tcp (default) | http
+ *       pool: origins            # names a pool below. tcp: required. http: optional,
+ *                                # the pool of requests no route matches (else 404)
+ *       workers: 1               # event-loop threads, each with its own SO_REUSEPORT
+ *                                # socket: http 1..64; tcp: only 1 for now
+ *       splice: kernel           # kernel (sockmap) | user (splice(2)); http: for upgraded
+ *                                # connections (WebSocket, CONNECT tunnels)
  *       sndbuf: 8M               # size: bytes, or K/M/G suffix (1024-based); 0 = kernel default
  *       rcvbuf: 8M
  *       splice_budget: 64M       # max bytes queued in the kernel per spliced direction
  *       connect_timeout: 2s      # duration: ms, s, m suffix; plain number = seconds
  *       backlog: 1024
+ *       http:                    # mode http only (an error with mode tcp); may be empty
+ *         access_log: off        # off (default) | stdout | /absolute/path
+ *         log_format: combined   # combined (default) | json
+ *         header_timeout: 10s    # the whole request head must arrive within this (slowloris)
+ *         idle_timeout: 60s      # keep-alive wait for the next request
+ *         client_timeout: 60s    # inactivity while reading a body from, or writing a
+ *                                # response to, the client
+ *         response_timeout: 30s  # upstream: request sent -> response head complete
+ *                                # (all four: 1ms..60m)
+ *         forwarded: xff         # what the proxy tells the origin about the client:
+ *                                #  xff (default): append to X-Forwarded-For
+ *                                #  forwarded: append to Forwarded (RFC 7239)
+ *                                #  both: both of the above
+ *                                #  none: add nothing, pass received fields through
+ *                                #  hide: add nothing, remove received X-Forwarded-For
+ *                                #        and Forwarded
+ *         via: false             # true | false: add "Via: 1.1 <via_name>"
+ *         via_name: xdproxy      # a token (RFC 9110 5.6.2), 1..63 chars
+ *         max_request_line: 8K   # h1_limits.max_start_line, 64..1M
+ *         max_header: 8K         # h1_limits.max_field (one field line), 64..1M
+ *         max_headers_size: 64K  # h1_limits.max_head (the whole head), 1K..1M
+ *         max_headers: 100       # h1_limits.max_fields, 1..256
+ *         max_body: 0            # h1_limits.max_body: 0 (default) = unlimited, else a size
+ *       routes:                  # mode http only; ordered, the first match wins
+ *         - name: api            # as for listeners, unique per listener; default
+ *                                # "route<N>", N = index in routes
+ *           host: api.example.com  # exact, or "*.example.com" (quote it: a plain * starts
+ *                                  # a YAML alias); absent = any host. route/rules.h
+ *           path: /api/          # string prefix of the normalized path; at most one of
+ *           path_exact: /x       #   path, path_exact, path_regex (none = any path)
+ *           path_regex: ^/v[0-9]+/   # POSIX ERE, searched: anchor it yourself
+ *           methods: [GET, HEAD] # non-empty list of GET HEAD POST PUT DELETE CONNECT
+ *                                # OPTIONS TRACE PATCH, no repeats; absent = any method
+ *           headers:             # conditions, all must hold
+ *             - name: X-Canary   # a token, required
+ *               value: "1"       # absent = the field is present
+ *               negate: false    # true | false
+ *           pool: api            # required, names a pool
+ *           strip_prefix: /api   # rewrite (route/rules.h): starts with '/'
+ *           replace_prefix: /    # "" or starts with '/'; only with strip_prefix
+ *           request_headers:     # ops in order, at most 63 (ROUTE_OPS_MAX - 1)
+ *             - set: X-Env       # exactly one of set | add | remove per item, naming
+ *               value: prod      # the field; set/add need a value, remove takes none
+ *             - add: X-Trace
+ *               value: "1"
+ *             - remove: X-Debug
+ *           response_headers: [] # the same, on the response
+ *           forwarded: none      # overrides the listener's http.forwarded
  *   pools:
  *     - name: origins
- *       balance: roundrobin      # weighted round robin (only algorithm for now)
- *       backends:
+ *       balance: roundrobin      # roundrobin | leastconn | source | header | cookie
+ *                                # (route/pool.h). The TCP proxy balances every pool
+ *                                # round robin for now, whatever this says.
+ *       hash_key: X-User         # the header or cookie name (a token, 1..63 chars):
+ *                                # required with header and cookie, refused otherwise
+ *       keepalive: 32            # idle upstream connections kept per backend per worker,
+ *                                # 0..65535 (0 = none kept)
+ *       keepalive_timeout: 60s   # a pooled idle connection is closed after this, 1ms..60m
+ *       retries: 1               # extra attempts on another backend, 0..16
+ *       proxy_protocol: off      # off | v1 | v2: PROXY protocol header toward backends
+ *       reverse_map:             # as Apache ProxyPassReverse: a response's Location,
+ *                                # Content-Location and URI starting with 'from' get
+ *                                # 'to' instead; pairs tried in order, first match wins
+ *         - from: http://10.0.0.2:8080/   # both required, each "http(s)://..." or
+ *           to: https://www.example.com/  # "/...", VCHARs only; no 'from' twice
+ *       cookie_domain_map:       # ProxyPassReverseCookieDomain on Set-Cookie Domain=
+ *         - {from: backend.internal, to: example.com}  # domains: letters, digits,
+ *                                                      # '-', '_', '.'; may start with '.'
+ *       cookie_path_map:         # ProxyPassReverseCookiePath on Set-Cookie Path=
+ *         - {from: /app/, to: /} # paths: '/' then VCHARs but ';'
+ *       backends:                # 1..256 (POOL_MAX_BACKENDS)
  *         - address: 10.0.0.2:80
- *           weight: 1            # 1..256; 0 = disabled
+ *           weight: 1            # 0..256; 0 = disabled
  *   lb:                          # the XDP load balancer (xdproxy attach IFACE -c FILE)
  *     vips:
  *       - name: web              # as for listeners, unique; default "vip<N>", N = index in vips
@@ -56,6 +127,9 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#include "http/h1.h"
+#include "route/pool.h"
+#include "route/rules.h"
 #include "xdproxy/lb.h"
 
 #define CFG_NAME_MAX 32
@@ -67,22 +141,98 @@ enum cfg_splice {
 	CFG_SPLICE_USER,
 };
 
-enum cfg_balance {
-	CFG_BALANCE_ROUNDROBIN = 0,
+enum cfg_mode {
+	CFG_MODE_TCP = 0,
+	CFG_MODE_HTTP,
+};
+
+/* What the HTTP proxy tells an origin about the client (schema: forwarded). */
+enum cfg_fwd {
+	CFG_FWD_XFF = 0,   /* append the client address to X-Forwarded-For */
+	CFG_FWD_FORWARDED, /* append a "for=" element to Forwarded (RFC 7239) */
+	CFG_FWD_BOTH,	   /* both */
+	CFG_FWD_NONE,	   /* add nothing; received fields pass through */
+	CFG_FWD_HIDE,	   /* add nothing; received X-Forwarded-For and Forwarded removed */
+};
+
+enum cfg_log_format {
+	CFG_LOG_COMBINED = 0, /* Apache/nginx "combined" */
+	CFG_LOG_JSON,	      /* one JSON object a line */
+};
+
+/* PROXY protocol header sent first on each upstream connection. */
+enum cfg_pp {
+	CFG_PP_OFF = 0,
+	CFG_PP_V1, /* text */
+	CFG_PP_V2, /* binary */
 };
 
 struct cfg_backend {
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
-	char addr_str[64]; /* as written, for logs and stats */
+	char addr_str[64]; /* as written, for logs and stats; the pool_backend_spec key */
 	unsigned int weight;
+};
+
+/* One rewrite pair of a pool's reverse, cookie domain or cookie path map. */
+struct cfg_map_pair {
+	char *from; /* owned, non-empty */
+	char *to;   /* owned, non-empty */
 };
 
 struct cfg_pool {
 	char name[CFG_NAME_MAX];
-	enum cfg_balance balance;
+	enum pool_algo balance; /* default POOL_ROUNDROBIN; the TCP proxy uses round robin
+				   whatever this says (for now) */
+	char hash_key[64];	/* header/cookie: the field or cookie name, a token
+				   (pool_spec.hash_name); "" for the other algorithms */
 	struct cfg_backend *backends;
-	size_t nr_backends;
+	size_t nr_backends;		  /* 1..POOL_MAX_BACKENDS */
+	uint32_t keepalive;		  /* idle connections per backend per worker, 0..65535 */
+	uint32_t keepalive_timeout_ms;	  /* default CFG_DEF_KEEPALIVE_MS */
+	uint32_t retries;		  /* extra attempts on other backends, 0..16, default 1 */
+	enum cfg_pp proxy_protocol;	  /* default CFG_PP_OFF */
+	struct cfg_map_pair *reverse_map; /* file order; NULL when empty */
+	size_t nr_reverse_map;
+	struct cfg_map_pair *cookie_domain_map;
+	size_t nr_cookie_domain_map;
+	struct cfg_map_pair *cookie_path_map;
+	size_t nr_cookie_path_map;
+};
+
+/*
+ * One HTTP route. 'rule' is ready for route_table_new(): the parser has
+ * already built a table of each listener's rules once, so it is known to
+ * be valid. Every pointer in it points into memory this cfg_route owns,
+ * freed by cfg_free: rule.name at name, rule.hdrs/req_ops/resp_ops at the
+ * arrays below (same pointers, not const), and every string strdup'ed.
+ * rule.pool is the index into cfg.pools; host_kind is WILDCARD when the
+ * host starts with "*.", EXACT otherwise.
+ */
+struct cfg_route {
+	struct route_rule rule;
+	int fwd; /* enum cfg_fwd, or -1 = the listener's http.fwd */
+	char name[CFG_NAME_MAX];
+	struct route_hdr_match *hdrs;
+	struct route_hdr_op *req_ops;
+	struct route_hdr_op *resp_ops;
+};
+
+/* A listener's HTTP settings (mode http only). */
+struct cfg_http {
+	struct cfg_route *routes; /* file order; NULL when none */
+	size_t nr_routes;
+	char access_log[CFG_PATH_MAX]; /* "" = off, "-" = stdout, else an absolute path */
+	enum cfg_log_format log_format;
+	uint32_t header_timeout_ms; /* defaults CFG_DEF_*_MS below */
+	uint32_t idle_timeout_ms;
+	uint32_t client_timeout_ms;
+	uint32_t response_timeout_ms;
+	struct h1_limits limits; /* h1_limits_default, overridden by the max_* keys;
+				    max_body UINT64_MAX when unlimited */
+	enum cfg_fwd fwd;	 /* default CFG_FWD_XFF */
+	bool via;		 /* add "Via: 1.1 <via_name>" */
+	char via_name[64];	 /* a token, default CFG_DEF_VIA_NAME */
 };
 
 struct cfg_listener {
@@ -90,13 +240,16 @@ struct cfg_listener {
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	char bind_str[64];
-	size_t pool; /* index into cfg.pools */
+	enum cfg_mode mode; /* default CFG_MODE_TCP */
+	uint32_t workers;   /* event-loop threads: http 1..CFG_WORKERS_MAX, tcp 1 */
+	size_t pool;	    /* index into cfg.pools; http: SIZE_MAX when no default pool */
 	enum cfg_splice splice;
 	uint64_t sndbuf; /* 0 = leave the kernel default */
 	uint64_t rcvbuf;
 	uint64_t splice_budget;
 	uint32_t connect_timeout_ms;
 	int backlog;
+	struct cfg_http http; /* mode http only; all zero for tcp */
 };
 
 /*
@@ -160,12 +313,34 @@ struct cfg {
 #define CFG_DEF_MAX_CONNS     16384u
 #define CFG_DEF_PIN_PATH      "/sys/fs/bpf/xdproxy"
 
+/* HTTP and upstream pool defaults: common practice (nginx, HAProxy), not measured here. */
+#define CFG_DEF_WORKERS	     1u
+#define CFG_WORKERS_MAX	     64u
+#define CFG_DEF_HEADER_MS    10000u
+#define CFG_DEF_IDLE_MS	     60000u
+#define CFG_DEF_CLIENT_MS    60000u
+#define CFG_DEF_RESPONSE_MS  30000u
+#define CFG_DEF_VIA_NAME     "xdproxy"
+#define CFG_DEF_KEEPALIVE    32u
+#define CFG_DEF_KEEPALIVE_MS 60000u
+#define CFG_DEF_RETRIES	     1u
+#define CFG_RETRIES_MAX	     16u
+
 /*
  * Limits enforced by the parser: sndbuf/rcvbuf 0..1G, splice_budget 4K..1G,
  * connect_timeout 1ms..60m, stats_interval 0 or 100ms..60m, max_conns
  * 1..16M, backlog 1..65535, weight 0..256, port 1..65535; a pool without
  * backends, duplicate keys/names/binds/backends are errors, and so is a file
  * with neither listeners nor lb vips.
+ *
+ * http: a listener in mode http needs a default pool, routes, or both (one
+ * that can only answer 404 is surely a mistake); 'http' and 'routes' with
+ * mode tcp are errors. Each route is checked by route_table_new() as it is
+ * read, every value where it stands (its message, after "route '<name>': ",
+ * at that value's line:col), then each listener's whole table once more.
+ * Each pool is checked by pool_new() (keys: the backends' addr_str) once
+ * read; hash_key is refused with balance other than header/cookie. Map
+ * pairs: 'from' not repeated within one map.
  *
  * lb: a VIP's address, source and backends are one family; no two VIPs share
  * {address, port, protocol}; no backend is listed twice in a VIP (same

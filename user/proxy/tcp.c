@@ -132,7 +132,7 @@ static void session_start_running(struct tp_session *s);
 
 /* ---- pools: smooth weighted round robin (as nginx) ---- */
 
-static struct tp_backend *pool_pick(struct tp_pool *pool, uint64_t tried)
+static struct tp_backend *tp_pool_pick(struct tp_pool *pool, uint64_t tried)
 {
 	struct tp_backend *best = NULL;
 	int total = 0;
@@ -732,7 +732,7 @@ static void session_try_connect(struct tp_session *s)
 	const struct cfg_listener *lc = s->l->cfg;
 
 	for (;;) {
-		struct tp_backend *be = pool_pick(pool, s->tried);
+		struct tp_backend *be = tp_pool_pick(pool, s->tried);
 		size_t idx;
 		int fd, err;
 
