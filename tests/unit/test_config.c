@@ -123,6 +123,127 @@ static const char *const lb_lines[] = {
     "        - address: 198.18.2.2\n", /* 9 */
 };
 
+/* A realistic HTTP front end: every new key, most of them off their default. */
+static const char http_full_yaml[] =
+    "global:\n"
+    "  log_level: info\n"
+    "listeners:\n"
+    "  - name: edge\n"
+    "    bind: 0.0.0.0:8080\n"
+    "    mode: http\n"
+    "    pool: www\n"
+    "    workers: 4\n"
+    "    splice: user\n"
+    "    connect_timeout: 3s\n"
+    "    http:\n"
+    "      access_log: /var/log/xdproxy/access.log\n"
+    "      log_format: json\n"
+    "      header_timeout: 5s\n"
+    "      idle_timeout: 2m\n"
+    "      client_timeout: 45s\n"
+    "      response_timeout: 1500ms\n"
+    "      forwarded: both\n"
+    "      via: true\n"
+    "      via_name: edge-1\n"
+    "      max_request_line: 4K\n"
+    "      max_header: 16K\n"
+    "      max_headers_size: 128K\n"
+    "      max_headers: 50\n"
+    "      max_body: 10M\n"
+    "    routes:\n"
+    "      - name: api\n"
+    "        host: API.Example.com\n"
+    "        path: /api/\n"
+    "        methods: [GET, HEAD, POST]\n"
+    "        headers:\n"
+    "          - name: X-Canary\n"
+    "            value: \"1\"\n"
+    "            negate: true\n"
+    "          - name: Authorization\n"
+    "        pool: api\n"
+    "        strip_prefix: /api\n"
+    "        replace_prefix: /v2\n"
+    "        request_headers:\n"
+    "          - set: X-Env\n"
+    "            value: prod\n"
+    "          - add: X-Trace\n"
+    "            value: \"1\"\n"
+    "          - remove: X-Debug\n"
+    "        response_headers:\n"
+    "          - remove: Server\n"
+    "          - value: no-store\n" /* value first: key order is free */
+    "            set: Cache-Control\n"
+    "        forwarded: none\n"
+    "      - name: static\n"
+    "        host: \"*.static.example.com\"\n"
+    "        path_regex: ^/v[0-9]+/\n"
+    "        pool: www\n"
+    "      - path_exact: /healthz\n"
+    "        pool: api\n"
+    "  - name: raw\n"
+    "    bind: \"[::]:9000\"\n"
+    "    pool: www\n"
+    "pools:\n"
+    "  - name: www\n"
+    "    hash_key: SESSIONID\n" /* before balance: still checked against it */
+    "    balance: cookie\n"
+    "    keepalive: 0\n"
+    "    keepalive_timeout: 90s\n"
+    "    retries: 0\n"
+    "    proxy_protocol: v2\n"
+    "    reverse_map:\n"
+    "      - from: http://10.0.0.2:8080/\n"
+    "        to: https://www.example.com/\n"
+    "      - from: http://10.0.0.3:8080/\n"
+    "        to: /\n"
+    "    cookie_domain_map: [{from: backend.internal, to: .example.com}]\n"
+    "    cookie_path_map: [{from: /app/, to: /}]\n"
+    "    backends:\n"
+    "      - address: 10.0.0.2:8080\n"
+    "        weight: 2\n"
+    "      - address: 10.0.0.3:8080\n"
+    "  - name: api\n"
+    "    balance: leastconn\n"
+    "    retries: 16\n"
+    "    keepalive: 65535\n"
+    "    proxy_protocol: v1\n"
+    "    backends:\n"
+    "      - address: 10.0.1.2:80\n";
+
+/* The smallest http config with a route; http error tests edit its lines. */
+static const char *const http_lines[] = {
+    "listeners:\n",		      /* 1 */
+    "  - name: web\n",		      /* 2 */
+    "    bind: 0.0.0.0:8080\n",	      /* 3 */
+    "    mode: http\n",		      /* 4 */
+    "    pool: origins\n",	      /* 5 */
+    "    routes:\n",		      /* 6 */
+    "      - name: api\n",	      /* 7 */
+    "        path: /api/\n",	      /* 8 */
+    "        pool: api\n",	      /* 9 */
+    "pools:\n",			      /* 10 */
+    "  - name: origins\n",	      /* 11 */
+    "    backends:\n",		      /* 12 */
+    "      - address: 10.0.0.2:80\n", /* 13 */
+    "  - name: api\n",		      /* 14 */
+    "    backends:\n",		      /* 15 */
+    "      - address: 10.0.0.3:80\n", /* 16 */
+};
+
+/* As lb_build, over http_lines. */
+static void http_build(char *text, int line, va_list ap)
+{
+	const char *repl[ARRAY_SIZE(http_lines) + 1] = {0};
+
+	for (; line; line = va_arg(ap, int)) {
+		assert_true(line > 0 && line <= (int)ARRAY_SIZE(http_lines));
+		repl[line] = va_arg(ap, const char *);
+	}
+	text[0] = '\0';
+	for (size_t i = 0; i < ARRAY_SIZE(http_lines); i++)
+		strcat(text, repl[i + 1] ? repl[i + 1] : http_lines[i]);
+}
+
 /*
  * lb_lines with the edits in 'ap': (int line, const char *repl) pairs ended
  * by a line 0; repl may hold several lines, or be "" to delete the line.
@@ -211,6 +332,34 @@ static struct cfg *parse_lb(int line, ...)
 
 	va_start(ap, line);
 	lb_build(text, line, ap);
+	va_end(ap);
+	cfg = parse(text, err);
+	if (!cfg)
+		fail_msg("unexpected error: %s\n%s", err, text);
+	return cfg;
+}
+
+/* expect_http_error(pos, what, line, repl, ..., 0): edited http_lines must fail so. */
+static void expect_http_error(const char *pos, const char *what, ...)
+{
+	char text[4096];
+	va_list ap;
+
+	va_start(ap, what);
+	http_build(text, va_arg(ap, int), ap);
+	va_end(ap);
+	expect_error(text, pos, what);
+}
+
+/* parse_http(line, repl, ..., 0): edited http_lines, which must be valid. */
+static struct cfg *parse_http(int line, ...)
+{
+	char text[4096], err[CFG_ERR_MAX];
+	struct cfg *cfg;
+	va_list ap;
+
+	va_start(ap, line);
+	http_build(text, line, ap);
 	va_end(ap);
 	cfg = parse(text, err);
 	if (!cfg)
@@ -733,7 +882,7 @@ static void test_err_message_stays_on_one_line(void **state)
 
 static void test_truncated_inputs_never_crash(void **state)
 {
-	static const char *const texts[] = {full_yaml, full_lb_yaml};
+	static const char *const texts[] = {full_yaml, full_lb_yaml, http_full_yaml};
 	char err[CFG_ERR_MAX];
 	struct cfg *cfg;
 
@@ -1417,6 +1566,1291 @@ static void test_err_lb_wrong_types(void **state)
 			"      address: [198.18.0.10]\n", 0);
 }
 
+/* ---------------------------------------------------------------- http: values */
+
+static void test_http_full_config(void **state)
+{
+	const struct cfg_listener *l, *raw;
+	const struct cfg_route *r;
+	const struct cfg_pool *p;
+	char err[CFG_ERR_MAX];
+	struct cfg *cfg;
+
+	(void)state;
+	cfg = parse(http_full_yaml, err);
+	if (!cfg)
+		fail_msg("%s", err);
+	assert_int_equal(cfg->nr_listeners, 2);
+	assert_int_equal(cfg->nr_pools, 2);
+	l = &cfg->listeners[0];
+	assert_int_equal(l->mode, CFG_MODE_HTTP);
+	assert_int_equal(l->workers, 4);
+	assert_int_equal(l->pool, 0);
+	assert_int_equal(l->splice, CFG_SPLICE_USER);
+	assert_int_equal(l->connect_timeout_ms, 3000);
+	assert_string_equal(l->http.access_log, "/var/log/xdproxy/access.log");
+	assert_int_equal(l->http.log_format, CFG_LOG_JSON);
+	assert_int_equal(l->http.header_timeout_ms, 5000);
+	assert_int_equal(l->http.idle_timeout_ms, 120000);
+	assert_int_equal(l->http.client_timeout_ms, 45000);
+	assert_int_equal(l->http.response_timeout_ms, 1500);
+	assert_int_equal(l->http.fwd, CFG_FWD_BOTH);
+	assert_true(l->http.via);
+	assert_string_equal(l->http.via_name, "edge-1");
+	assert_int_equal(l->http.limits.max_start_line, 4096);
+	assert_int_equal(l->http.limits.max_field, 16384);
+	assert_int_equal(l->http.limits.max_head, 131072);
+	assert_int_equal(l->http.limits.max_fields, 50);
+	assert_int_equal(l->http.limits.max_body, 10u << 20);
+	/* Limits the file does not name keep the parser's defaults. */
+	assert_int_equal(l->http.limits.max_chunk_ext, h1_limits_default.max_chunk_ext);
+	assert_int_equal(l->http.limits.max_trailer, h1_limits_default.max_trailer);
+	assert_int_equal(l->http.limits.max_empty_lines, h1_limits_default.max_empty_lines);
+
+	assert_int_equal(l->http.nr_routes, 3);
+	r = &l->http.routes[0];
+	assert_string_equal(r->name, "api");
+	assert_ptr_equal(r->rule.name, r->name);
+	assert_int_equal(r->rule.host_kind, ROUTE_HOST_EXACT);
+	assert_string_equal(r->rule.host, "API.Example.com"); /* as written: the table lowercases */
+	assert_int_equal(r->rule.path_kind, ROUTE_PATH_PREFIX);
+	assert_string_equal(r->rule.path, "/api/");
+	assert_int_equal(r->rule.methods, ROUTE_METH(H1_METH_GET) | ROUTE_METH(H1_METH_HEAD) |
+					      ROUTE_METH(H1_METH_POST));
+	assert_int_equal(r->rule.nr_hdrs, 2);
+	assert_ptr_equal(r->rule.hdrs, r->hdrs);
+	assert_string_equal(r->hdrs[0].name, "X-Canary");
+	assert_string_equal(r->hdrs[0].value, "1");
+	assert_true(r->hdrs[0].negate);
+	assert_string_equal(r->hdrs[1].name, "Authorization");
+	assert_null(r->hdrs[1].value);
+	assert_false(r->hdrs[1].negate);
+	assert_int_equal(r->rule.pool, 1);
+	assert_string_equal(r->rule.strip_prefix, "/api");
+	assert_string_equal(r->rule.replace_prefix, "/v2");
+	assert_int_equal(r->rule.nr_req_ops, 3);
+	assert_ptr_equal(r->rule.req_ops, r->req_ops);
+	assert_int_equal(r->req_ops[0].op, ROUTE_OP_SET);
+	assert_string_equal(r->req_ops[0].name, "X-Env");
+	assert_string_equal(r->req_ops[0].value, "prod");
+	assert_int_equal(r->req_ops[1].op, ROUTE_OP_ADD);
+	assert_string_equal(r->req_ops[1].name, "X-Trace");
+	assert_string_equal(r->req_ops[1].value, "1");
+	assert_int_equal(r->req_ops[2].op, ROUTE_OP_REMOVE);
+	assert_string_equal(r->req_ops[2].name, "X-Debug");
+	assert_null(r->req_ops[2].value);
+	assert_int_equal(r->rule.nr_resp_ops, 2);
+	assert_ptr_equal(r->rule.resp_ops, r->resp_ops);
+	assert_int_equal(r->resp_ops[0].op, ROUTE_OP_REMOVE);
+	assert_string_equal(r->resp_ops[0].name, "Server");
+	assert_int_equal(r->resp_ops[1].op, ROUTE_OP_SET);
+	assert_string_equal(r->resp_ops[1].name, "Cache-Control");
+	assert_string_equal(r->resp_ops[1].value, "no-store");
+	assert_int_equal(r->fwd, CFG_FWD_NONE);
+
+	r = &l->http.routes[1];
+	assert_string_equal(r->name, "static");
+	assert_int_equal(r->rule.host_kind, ROUTE_HOST_WILDCARD);
+	assert_string_equal(r->rule.host, "*.static.example.com");
+	assert_int_equal(r->rule.path_kind, ROUTE_PATH_REGEX);
+	assert_string_equal(r->rule.path, "^/v[0-9]+/");
+	assert_int_equal(r->rule.methods, 0);
+	assert_int_equal(r->rule.nr_hdrs, 0);
+	assert_null(r->rule.hdrs);
+	assert_int_equal(r->rule.pool, 0);
+	assert_null(r->rule.strip_prefix);
+	assert_null(r->rule.replace_prefix);
+	assert_int_equal(r->rule.nr_req_ops + r->rule.nr_resp_ops, 0);
+	assert_int_equal(r->fwd, -1);
+
+	r = &l->http.routes[2];
+	assert_string_equal(r->name, "route2");
+	assert_int_equal(r->rule.host_kind, ROUTE_HOST_ANY);
+	assert_null(r->rule.host);
+	assert_int_equal(r->rule.path_kind, ROUTE_PATH_EXACT);
+	assert_string_equal(r->rule.path, "/healthz");
+	assert_int_equal(r->rule.pool, 1);
+
+	raw = &cfg->listeners[1];
+	assert_int_equal(raw->mode, CFG_MODE_TCP);
+	assert_int_equal(raw->workers, 1);
+	assert_int_equal(raw->pool, 0);
+	assert_int_equal(raw->http.nr_routes, 0);
+	assert_null(raw->http.routes);
+	assert_string_equal(raw->http.via_name, ""); /* tcp: the http part is all zero */
+
+	p = &cfg->pools[0];
+	assert_string_equal(p->name, "www");
+	assert_int_equal(p->balance, POOL_HASH_COOKIE);
+	assert_string_equal(p->hash_key, "SESSIONID");
+	assert_int_equal(p->keepalive, 0);
+	assert_int_equal(p->keepalive_timeout_ms, 90000);
+	assert_int_equal(p->retries, 0);
+	assert_int_equal(p->proxy_protocol, CFG_PP_V2);
+	assert_int_equal(p->nr_reverse_map, 2);
+	assert_string_equal(p->reverse_map[0].from, "http://10.0.0.2:8080/");
+	assert_string_equal(p->reverse_map[0].to, "https://www.example.com/");
+	assert_string_equal(p->reverse_map[1].from, "http://10.0.0.3:8080/");
+	assert_string_equal(p->reverse_map[1].to, "/");
+	assert_int_equal(p->nr_cookie_domain_map, 1);
+	assert_string_equal(p->cookie_domain_map[0].from, "backend.internal");
+	assert_string_equal(p->cookie_domain_map[0].to, ".example.com");
+	assert_int_equal(p->nr_cookie_path_map, 1);
+	assert_string_equal(p->cookie_path_map[0].from, "/app/");
+	assert_string_equal(p->cookie_path_map[0].to, "/");
+	assert_int_equal(p->nr_backends, 2);
+	assert_int_equal(p->backends[0].weight, 2);
+
+	p = &cfg->pools[1];
+	assert_int_equal(p->balance, POOL_LEASTCONN);
+	assert_string_equal(p->hash_key, "");
+	assert_int_equal(p->retries, 16);
+	assert_int_equal(p->keepalive, 65535);
+	assert_int_equal(p->keepalive_timeout_ms, CFG_DEF_KEEPALIVE_MS);
+	assert_int_equal(p->proxy_protocol, CFG_PP_V1);
+	assert_null(p->reverse_map);
+	assert_int_equal(p->nr_reverse_map + p->nr_cookie_domain_map + p->nr_cookie_path_map, 0);
+	cfg_free(cfg);
+}
+
+/* A request as the HTTP proxy will see it: parsed, normalized, matched. */
+struct rt_req {
+	char buf[512];
+	char scratch[512];
+	struct h1_msg m;
+	struct route_req r;
+};
+
+static void rt_parse(struct rt_req *q, const char *raw)
+{
+	size_t n = strlen(raw);
+
+	assert_true(n < sizeof(q->buf));
+	memcpy(q->buf, raw, n);
+	h1_msg_init(&q->m, NULL);
+	assert_int_equal(h1_parse_request(&q->m, q->buf, n), 0);
+	assert_int_equal(route_req_prepare(&q->r, &q->m, q->buf, q->scratch, sizeof(q->scratch)),
+			 0);
+}
+
+static int rt_match(const struct route_table *t, struct rt_req *q, const char *raw)
+{
+	rt_parse(q, raw);
+	return route_match(t, &q->r);
+}
+
+/*
+ * The round trip the proxy makes: the parsed rules and pools go straight
+ * into route_table_new() and pool_new(), and real requests land where the
+ * file says.
+ */
+static void test_http_round_trip(void **state)
+{
+	static struct rt_req q;
+	const struct cfg_listener *l;
+	struct pool_backend_spec specs[2];
+	char err[CFG_ERR_MAX], target[128];
+	struct route_rule rules[3];
+	struct route_table *t;
+	const struct cfg_pool *cp;
+	struct pool *p;
+	struct cfg *cfg;
+	size_t tlen = 0;
+	int i;
+
+	(void)state;
+	cfg = parse(http_full_yaml, err);
+	if (!cfg)
+		fail_msg("%s", err);
+	l = &cfg->listeners[0];
+	for (size_t k = 0; k < l->http.nr_routes; k++)
+		rules[k] = l->http.routes[k].rule;
+	t = route_table_new(rules, l->http.nr_routes, err, sizeof(err));
+	if (!t)
+		fail_msg("%s", err);
+
+	/* api: host matched case-insensitively, prefix stripped and replaced. */
+	i = rt_match(t, &q,
+		     "GET /api/users?id=7 HTTP/1.1\r\nHost: api.example.com\r\n"
+		     "Authorization: x\r\n\r\n");
+	assert_int_equal(i, 0);
+	assert_string_equal(cfg->pools[route_rule_get(t, i)->pool].name, "api");
+	assert_int_equal(route_target(t, i, &q.r, target, sizeof(target), &tlen), 0);
+	assert_int_equal(tlen, strlen("/v2/users?id=7"));
+	assert_memory_equal(target, "/v2/users?id=7", tlen);
+	/* The negated canary condition: with X-Canary: 1 the api route does not match. */
+	assert_int_equal(rt_match(t, &q,
+				  "GET /api/users HTTP/1.1\r\nHost: api.example.com\r\n"
+				  "Authorization: x\r\nX-Canary: 1\r\n\r\n"),
+			 -ENOENT);
+	/* Without Authorization, or with a method not listed: no match either. */
+	assert_int_equal(
+	    rt_match(t, &q, "GET /api/users HTTP/1.1\r\nHost: api.example.com\r\n\r\n"), -ENOENT);
+	assert_int_equal(rt_match(t, &q,
+				  "DELETE /api/users HTTP/1.1\r\nHost: api.example.com\r\n"
+				  "Authorization: x\r\n\r\n"),
+			 -ENOENT);
+	/* static: wildcard host and regex path. */
+	i = rt_match(t, &q, "GET /v12/logo.png HTTP/1.1\r\nHost: img.static.example.com\r\n\r\n");
+	assert_int_equal(i, 1);
+	assert_string_equal(cfg->pools[route_rule_get(t, i)->pool].name, "www");
+	assert_int_equal(rt_match(t, &q, "GET /v12/a HTTP/1.1\r\nHost: static.example.com\r\n\r\n"),
+			 -ENOENT);
+	/* route2: any host, the exact path only. */
+	assert_int_equal(rt_match(t, &q, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"), 2);
+	assert_int_equal(rt_match(t, &q, "GET /healthz/ HTTP/1.1\r\nHost: x\r\n\r\n"), -ENOENT);
+	assert_string_equal(route_rule_get(t, 2)->name, "route2");
+	route_table_free(t);
+
+	/* The cookie pool hashes SESSIONID: one session, one backend, every time. */
+	cp = &cfg->pools[l->pool];
+	for (size_t k = 0; k < cp->nr_backends; k++)
+		specs[k] =
+		    (struct pool_backend_spec){cp->backends[k].addr_str, cp->backends[k].weight};
+	p = pool_new(&(struct pool_spec){cp->balance, cp->hash_key, specs, cp->nr_backends, 0}, err,
+		     sizeof(err));
+	if (!p)
+		fail_msg("%s", err);
+	assert_int_equal(pool_algo_of(p), POOL_HASH_COOKIE);
+	assert_int_equal(pool_weight(p, 0), 2);
+	assert_string_equal(pool_key(p, 1), "10.0.0.3:8080");
+	rt_parse(&q, "GET / HTTP/1.1\r\nHost: x\r\nCookie: a=1; SESSIONID=abc\r\n\r\n");
+	i = pool_pick(p, &(struct pool_pick_ctx){.m = &q.m, .buf = q.buf});
+	assert_true(i == 0 || i == 1);
+	for (int k = 0; k < 20; k++)
+		assert_int_equal(pool_pick(p, &(struct pool_pick_ctx){.m = &q.m, .buf = q.buf}), i);
+	pool_free(p);
+	cfg_free(cfg);
+}
+
+static void test_http_defaults(void **state)
+{
+	const struct cfg_listener *l;
+	const struct cfg_route *r;
+	const struct cfg_pool *p;
+	struct cfg *cfg;
+
+	(void)state;
+	cfg = parse_http(0);
+	l = &cfg->listeners[0];
+	assert_int_equal(l->mode, CFG_MODE_HTTP);
+	assert_int_equal(l->workers, CFG_DEF_WORKERS);
+	assert_int_equal(l->pool, 0);
+	assert_int_equal(l->splice, CFG_SPLICE_KERNEL);
+	assert_int_equal(l->connect_timeout_ms, CFG_DEF_CONNECT_MS);
+	assert_string_equal(l->http.access_log, "");
+	assert_int_equal(l->http.log_format, CFG_LOG_COMBINED);
+	assert_int_equal(l->http.header_timeout_ms, 10000);
+	assert_int_equal(l->http.idle_timeout_ms, 60000);
+	assert_int_equal(l->http.client_timeout_ms, 60000);
+	assert_int_equal(l->http.response_timeout_ms, 30000);
+	assert_int_equal(l->http.fwd, CFG_FWD_XFF);
+	assert_false(l->http.via);
+	assert_string_equal(l->http.via_name, "xdproxy");
+	assert_memory_equal(&l->http.limits, &h1_limits_default, sizeof(h1_limits_default));
+	assert_int_equal(l->http.limits.max_body, UINT64_MAX);
+	assert_int_equal(l->http.nr_routes, 1);
+	r = &l->http.routes[0];
+	assert_string_equal(r->name, "api");
+	assert_int_equal(r->rule.host_kind, ROUTE_HOST_ANY);
+	assert_null(r->rule.host);
+	assert_int_equal(r->rule.methods, 0);
+	assert_int_equal(r->rule.pool, 1);
+	assert_int_equal(r->fwd, -1);
+	assert_null(r->hdrs);
+	assert_null(r->req_ops);
+	assert_null(r->resp_ops);
+	p = &cfg->pools[0];
+	assert_int_equal(p->balance, POOL_ROUNDROBIN);
+	assert_string_equal(p->hash_key, "");
+	assert_int_equal(p->keepalive, 32);
+	assert_int_equal(p->keepalive_timeout_ms, 60000);
+	assert_int_equal(p->retries, 1);
+	assert_int_equal(p->proxy_protocol, CFG_PP_OFF);
+	assert_null(p->reverse_map);
+	assert_null(p->cookie_domain_map);
+	assert_null(p->cookie_path_map);
+	cfg_free(cfg);
+}
+
+static void test_tcp_listener_defaults(void **state)
+{
+	struct cfg *cfg = parse_base_with(0, "");
+	const struct cfg_listener *l = &cfg->listeners[0];
+
+	(void)state;
+	assert_int_equal(l->mode, CFG_MODE_TCP);
+	assert_int_equal(l->workers, 1);
+	assert_int_equal(l->pool, 0);
+	assert_null(l->http.routes);
+	assert_int_equal(l->http.nr_routes, 0);
+	assert_string_equal(l->http.access_log, "");
+	assert_int_equal(l->http.header_timeout_ms, 0);
+	cfg_free(cfg);
+	/* tcp is also what "mode: tcp" and "workers: 1" say. */
+	cfg = parse_base_with(4, "    pool: origins\n    mode: tcp\n    workers: 1\n");
+	assert_int_equal(cfg->listeners[0].mode, CFG_MODE_TCP);
+	assert_int_equal(cfg->listeners[0].workers, 1);
+	cfg_free(cfg);
+}
+
+static void test_http_default_pool_optional(void **state)
+{
+	struct cfg *cfg;
+
+	(void)state;
+	/* Routes only: unmatched requests get 404, so there is no default pool. */
+	cfg = parse_http(5, "", 0);
+	assert_int_equal(cfg->listeners[0].pool, SIZE_MAX);
+	assert_int_equal(cfg->listeners[0].http.routes[0].rule.pool, 1);
+	cfg_free(cfg);
+	/* A default pool only: every request goes there. */
+	cfg = parse_http(6, "", 7, "", 8, "", 9, "", 0);
+	assert_int_equal(cfg->listeners[0].pool, 0);
+	assert_int_equal(cfg->listeners[0].http.nr_routes, 0);
+	assert_null(cfg->listeners[0].http.routes);
+	cfg_free(cfg);
+	/* "routes:" empty or [] with a default pool is the same. */
+	cfg = parse_http(6, "    routes: []\n", 7, "", 8, "", 9, "", 0);
+	assert_int_equal(cfg->listeners[0].http.nr_routes, 0);
+	cfg_free(cfg);
+}
+
+static void test_http_workers(void **state)
+{
+	struct cfg *cfg;
+
+	(void)state;
+	cfg = parse_http(5, "    pool: origins\n    workers: 64\n", 0);
+	assert_int_equal(cfg->listeners[0].workers, 64);
+	cfg_free(cfg);
+	cfg = parse_http(5, "    pool: origins\n    workers: 1\n", 0);
+	assert_int_equal(cfg->listeners[0].workers, 1);
+	cfg_free(cfg);
+}
+
+static void test_http_mode_written_last(void **state)
+{
+	struct cfg *cfg;
+
+	(void)state;
+	/* http and routes before "mode: http": the mode still decides how they read. */
+	cfg = parse_http(4, "    http: {via: true}\n    workers: 8\n", 9,
+			 "        pool: api\n    mode: http\n", 0);
+	assert_int_equal(cfg->listeners[0].mode, CFG_MODE_HTTP);
+	assert_true(cfg->listeners[0].http.via);
+	assert_int_equal(cfg->listeners[0].workers, 8);
+	/* ...and the defaults of what the section does not say are there. */
+	assert_int_equal(cfg->listeners[0].http.idle_timeout_ms, CFG_DEF_IDLE_MS);
+	cfg_free(cfg);
+}
+
+static void test_http_empty_sections(void **state)
+{
+	struct cfg *cfg;
+
+	(void)state;
+	cfg = parse_http(5, "    pool: origins\n    http:\n", 9,
+			 "        pool: api\n        headers: []\n        request_headers:\n"
+			 "        response_headers: []\n",
+			 0);
+	assert_int_equal(cfg->listeners[0].http.header_timeout_ms, CFG_DEF_HEADER_MS);
+	assert_string_equal(cfg->listeners[0].http.via_name, CFG_DEF_VIA_NAME);
+	assert_int_equal(cfg->listeners[0].http.routes[0].rule.nr_hdrs, 0);
+	assert_int_equal(cfg->listeners[0].http.routes[0].rule.nr_req_ops, 0);
+	assert_int_equal(cfg->listeners[0].http.routes[0].rule.nr_resp_ops, 0);
+	cfg_free(cfg);
+	cfg = parse_http(11, "  - name: origins\n    reverse_map: []\n    cookie_domain_map:\n", 0);
+	assert_null(cfg->pools[0].reverse_map);
+	assert_int_equal(cfg->pools[0].nr_cookie_domain_map, 0);
+	cfg_free(cfg);
+}
+
+static void test_http_access_log(void **state)
+{
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+	    {"off", ""},
+	    {"stdout", "-"},
+	    {"/var/log/a.log", "/var/log/a.log"},
+	    {"/", "/"},
+	};
+	char line[128];
+	struct cfg *cfg;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		snprintf(line, sizeof(line), "    pool: origins\n    http:\n      access_log: %s\n",
+			 cases[i].in);
+		cfg = parse_http(5, line, 0);
+		assert_string_equal(cfg->listeners[0].http.access_log, cases[i].want);
+		cfg_free(cfg);
+	}
+}
+
+static void test_http_limits(void **state)
+{
+	struct cfg *cfg;
+
+	(void)state;
+	/* The smallest values accepted. */
+	cfg = parse_http(5,
+			 "    pool: origins\n    http:\n      max_request_line: 64\n"
+			 "      max_header: 64\n      max_headers_size: 1K\n      max_headers: 1\n"
+			 "      max_body: 1\n",
+			 0);
+	assert_int_equal(cfg->listeners[0].http.limits.max_start_line, 64);
+	assert_int_equal(cfg->listeners[0].http.limits.max_field, 64);
+	assert_int_equal(cfg->listeners[0].http.limits.max_head, 1024);
+	assert_int_equal(cfg->listeners[0].http.limits.max_fields, 1);
+	assert_int_equal(cfg->listeners[0].http.limits.max_body, 1);
+	cfg_free(cfg);
+	/* The largest; max_body 0 is "unlimited", as the parser spells it. */
+	cfg =
+	    parse_http(5,
+		       "    pool: origins\n    http:\n      max_request_line: 1M\n"
+		       "      max_header: 1M\n      max_headers_size: 1M\n      max_headers: 256\n"
+		       "      max_body: 0\n",
+		       0);
+	assert_int_equal(cfg->listeners[0].http.limits.max_start_line, 1u << 20);
+	assert_int_equal(cfg->listeners[0].http.limits.max_field, 1u << 20);
+	assert_int_equal(cfg->listeners[0].http.limits.max_head, 1u << 20);
+	assert_int_equal(cfg->listeners[0].http.limits.max_fields, 256);
+	assert_int_equal(cfg->listeners[0].http.limits.max_body, UINT64_MAX);
+	cfg_free(cfg);
+	cfg = parse_http(5, "    pool: origins\n    http: {max_body: 16G}\n", 0);
+	assert_int_equal(cfg->listeners[0].http.limits.max_body, 16ull << 30);
+	cfg_free(cfg);
+}
+
+static void test_http_forwarded_values(void **state)
+{
+	static const char *const names[] = {"xff", "forwarded", "both", "none", "hide"};
+	static const enum cfg_fwd want[] = {CFG_FWD_XFF, CFG_FWD_FORWARDED, CFG_FWD_BOTH,
+					    CFG_FWD_NONE, CFG_FWD_HIDE};
+	char a[96], b[96];
+	struct cfg *cfg;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		snprintf(a, sizeof(a), "    pool: origins\n    http: {forwarded: %s}\n", names[i]);
+		snprintf(b, sizeof(b), "        pool: api\n        forwarded: %s\n",
+			 names[ARRAY_SIZE(names) - 1 - i]);
+		cfg = parse_http(5, a, 9, b, 0);
+		assert_int_equal(cfg->listeners[0].http.fwd, want[i]);
+		assert_int_equal(cfg->listeners[0].http.routes[0].fwd,
+				 want[ARRAY_SIZE(names) - 1 - i]);
+		cfg_free(cfg);
+	}
+}
+
+static void test_http_route_default_names(void **state)
+{
+	struct cfg *cfg;
+
+	(void)state;
+	cfg = parse_http(7, "      - path: /a/\n", 8, "        pool: api\n      - pool: origins\n",
+			 9, "      - name: route0x\n        pool: api\n", 0);
+	assert_int_equal(cfg->listeners[0].http.nr_routes, 3);
+	assert_string_equal(cfg->listeners[0].http.routes[0].name, "route0");
+	assert_string_equal(cfg->listeners[0].http.routes[1].name, "route1");
+	assert_string_equal(cfg->listeners[0].http.routes[2].name, "route0x");
+	assert_int_equal(cfg->listeners[0].http.routes[1].rule.path_kind, ROUTE_PATH_ANY);
+	assert_int_equal(cfg->listeners[0].http.routes[1].rule.pool, 0);
+	cfg_free(cfg);
+}
+
+static void test_http_route_hosts_and_paths(void **state)
+{
+	const struct cfg_route *r;
+	struct cfg *cfg;
+
+	(void)state;
+	cfg = parse_http(
+	    8,
+	    "        host: '[2001:db8::1]'\n        path_exact: /a/%7e\n        pool: api\n"
+	    "      - host: \"*.a.example\"\n        path_regex: \\.php$\n"
+	    "        pool: api\n      - host: example.com.\n",
+	    0);
+	r = cfg->listeners[0].http.routes;
+	assert_int_equal(r[0].rule.host_kind, ROUTE_HOST_EXACT);
+	assert_string_equal(r[0].rule.host, "[2001:db8::1]");
+	assert_int_equal(r[0].rule.path_kind, ROUTE_PATH_EXACT);
+	assert_string_equal(r[0].rule.path, "/a/%7e"); /* as written: the table normalizes */
+	assert_int_equal(r[1].rule.host_kind, ROUTE_HOST_WILDCARD);
+	assert_string_equal(r[1].rule.host, "*.a.example");
+	assert_int_equal(r[1].rule.path_kind, ROUTE_PATH_REGEX);
+	assert_string_equal(r[1].rule.path, "\\.php$");
+	assert_int_equal(r[2].rule.host_kind, ROUTE_HOST_EXACT);
+	assert_string_equal(r[2].rule.host, "example.com.");
+	assert_int_equal(r[2].rule.path_kind, ROUTE_PATH_ANY);
+	assert_null(r[2].rule.path);
+	cfg_free(cfg);
+}
+
+static void test_http_route_methods(void **state)
+{
+	struct cfg *cfg;
+
+	(void)state;
+	cfg =
+	    parse_http(9,
+		       "        pool: api\n        methods: [GET, HEAD, POST, PUT, DELETE, "
+		       "CONNECT, OPTIONS, TRACE, PATCH]\n"
+		       "      - pool: api\n        methods:\n          - PATCH\n          - GET\n",
+		       0);
+	assert_int_equal(cfg->listeners[0].http.routes[0].rule.methods,
+			 ROUTE_METH_ALL & ~ROUTE_METH(H1_METH_OTHER));
+	assert_int_equal(cfg->listeners[0].http.routes[1].rule.methods,
+			 (1u << H1_METH_PATCH) | (1u << H1_METH_GET));
+	cfg_free(cfg);
+}
+
+static void test_http_route_ops_and_conditions(void **state)
+{
+	const struct cfg_route *r;
+	struct cfg *cfg;
+
+	(void)state;
+	cfg = parse_http(9,
+			 "        pool: api\n"
+			 "        headers:\n"
+			 "          - {name: X-A, value: \"\"}\n"  /* an empty value, present */
+			 "          - {negate: true, name: X-B}\n" /* absent */
+			 "        request_headers:\n"
+			 "          - {set: Host, value: 'internal:8080'}\n"
+			 "          - {add: X-Empty, value: ''}\n"
+			 "        response_headers:\n"
+			 "          - {add: Host, value: a b}\n" /* only requests guard Host */
+			 "          - {remove: Set-Cookie}\n",
+			 0);
+	r = &cfg->listeners[0].http.routes[0];
+	assert_int_equal(r->rule.nr_hdrs, 2);
+	assert_string_equal(r->hdrs[0].value, "");
+	assert_false(r->hdrs[0].negate);
+	assert_string_equal(r->hdrs[1].name, "X-B");
+	assert_null(r->hdrs[1].value);
+	assert_true(r->hdrs[1].negate);
+	assert_int_equal(r->rule.nr_req_ops, 2);
+	assert_int_equal(r->req_ops[0].op, ROUTE_OP_SET);
+	assert_string_equal(r->req_ops[0].value, "internal:8080");
+	assert_int_equal(r->req_ops[1].op, ROUTE_OP_ADD);
+	assert_string_equal(r->req_ops[1].value, "");
+	assert_int_equal(r->rule.nr_resp_ops, 2);
+	assert_int_equal(r->resp_ops[0].op, ROUTE_OP_ADD);
+	assert_string_equal(r->resp_ops[0].value, "a b");
+	assert_int_equal(r->resp_ops[1].op, ROUTE_OP_REMOVE);
+	assert_null(r->resp_ops[1].value);
+	cfg_free(cfg);
+}
+
+static void test_http_route_rewrite(void **state)
+{
+	const struct cfg_route *r;
+	struct cfg *cfg;
+
+	(void)state;
+	cfg =
+	    parse_http(9,
+		       "        pool: api\n        strip_prefix: /api\n        replace_prefix: ''\n"
+		       "      - pool: api\n        strip_prefix: /old/\n",
+		       0);
+	r = cfg->listeners[0].http.routes;
+	assert_string_equal(r[0].rule.strip_prefix, "/api");
+	assert_string_equal(r[0].rule.replace_prefix, "");
+	assert_string_equal(r[1].rule.strip_prefix, "/old/");
+	assert_null(r[1].rule.replace_prefix);
+	cfg_free(cfg);
+}
+
+static void test_http_ops_at_most(void **state)
+{
+	char *text = malloc(8192);
+	char err[CFG_ERR_MAX];
+	struct cfg *cfg;
+	size_t off;
+
+	(void)state;
+	assert_non_null(text);
+	/* ROUTE_OPS_MAX - 1 ops: the most a direction takes. */
+	off = (size_t)snprintf(text, 8192,
+			       "listeners:\n  - name: w\n    bind: 0.0.0.0:80\n    mode: http\n"
+			       "    routes:\n      - pool: p\n        request_headers:\n");
+	for (int i = 0; i < ROUTE_OPS_MAX - 1; i++)
+		off += (size_t)snprintf(text + off, 8192 - off,
+					"          - {add: X-%d, value: v}\n", i);
+	snprintf(text + off, 8192 - off,
+		 "pools: [{name: p, backends: [{address: '1.1.1.1:1'}]}]\n");
+	cfg = parse(text, err);
+	if (!cfg)
+		fail_msg("%s", err);
+	assert_int_equal(cfg->listeners[0].http.routes[0].rule.nr_req_ops, ROUTE_OPS_MAX - 1);
+	assert_string_equal(cfg->listeners[0].http.routes[0].req_ops[62].name, "X-62");
+	cfg_free(cfg);
+	/* One more: refused at the op too many (line 8 + 63). */
+	off = strlen(text) - strlen("pools: [{name: p, backends: [{address: '1.1.1.1:1'}]}]\n");
+	off += (size_t)snprintf(text + off, 8192 - off, "          - {add: X-63, value: v}\n");
+	snprintf(text + off, 8192 - off,
+		 "pools: [{name: p, backends: [{address: '1.1.1.1:1'}]}]\n");
+	expect_error(text, "71:13", "request_headers: more than 63 ops (route 'route0')");
+	free(text);
+}
+
+static void test_pool_balance_names(void **state)
+{
+	static const char *const names[] = {"roundrobin", "leastconn", "source", "header",
+					    "cookie"};
+	char line[128];
+	struct cfg *cfg;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		enum pool_algo want;
+
+		assert_int_equal(pool_algo_parse(names[i], &want), 0);
+		snprintf(line, sizeof(line), "  - name: origins\n    balance: %s\n%s", names[i],
+			 want == POOL_HASH_HEADER || want == POOL_HASH_COOKIE ? "    hash_key: k\n"
+									      : "");
+		cfg = parse_http(11, line, 0);
+		assert_int_equal(cfg->pools[0].balance, want);
+		assert_string_equal(cfg->pools[0].hash_key,
+				    want == POOL_HASH_HEADER || want == POOL_HASH_COOKIE ? "k"
+											 : "");
+		cfg_free(cfg);
+	}
+}
+
+static void test_pool_hash_key_max_length(void **state)
+{
+	struct cfg *cfg;
+
+	(void)state;
+	cfg = parse_http(11,
+			 "  - name: origins\n    balance: header\n    hash_key: "
+			 "X-1234567890123456789012345678901234567890123456789012345678901\n",
+			 0);
+	assert_int_equal(strlen(cfg->pools[0].hash_key), 63);
+	cfg_free(cfg);
+}
+
+static void test_pool_max_backends(void **state)
+{
+	char *text = malloc(16384), err[CFG_ERR_MAX];
+	struct cfg *cfg;
+	size_t off;
+
+	(void)state;
+	assert_non_null(text);
+	off = (size_t)snprintf(text, 16384,
+			       "listeners: [{name: a, bind: '1.1.1.1:1', pool: p}]\n"
+			       "pools:\n  - name: p\n    balance: source\n    backends:\n");
+	for (int i = 0; i < POOL_MAX_BACKENDS; i++)
+		off += (size_t)snprintf(text + off, 16384 - off, "      - address: 10.0.%d.%d:80\n",
+					i >> 8, i & 255);
+	cfg = parse(text, err);
+	if (!cfg)
+		fail_msg("%s", err);
+	assert_int_equal(cfg->pools[0].nr_backends, POOL_MAX_BACKENDS);
+	cfg_free(cfg);
+	snprintf(text + off, 16384 - off, "      - address: 10.0.1.0:80\n");
+	expect_error(text, "262:9", "pool 'p': more than 256 backends (POOL_MAX_BACKENDS)");
+	free(text);
+}
+
+static void test_tcp_listener_any_balance(void **state)
+{
+	struct cfg *cfg;
+
+	(void)state;
+	/* The TCP proxy balances round robin for now; the pool is still valid. */
+	cfg = parse_base_with(7, "    balance: header\n    hash_key: X-User\n    backends:\n");
+	assert_int_equal(cfg->pools[0].balance, POOL_HASH_HEADER);
+	assert_int_equal(cfg->listeners[0].mode, CFG_MODE_TCP);
+	cfg_free(cfg);
+	cfg = parse_base_with(7, "    balance: leastconn\n    keepalive: 4\n    backends:\n");
+	assert_int_equal(cfg->pools[0].balance, POOL_LEASTCONN);
+	assert_int_equal(cfg->pools[0].keepalive, 4);
+	cfg_free(cfg);
+}
+
+static void test_pool_maps(void **state)
+{
+	const struct cfg_pool *p;
+	struct cfg *cfg;
+
+	(void)state;
+	cfg = parse_http(11,
+			 "  - name: origins\n"
+			 "    reverse_map:\n"
+			 "      - {to: /, from: HTTPS://b/}\n"
+			 "      - {from: /internal/, to: https://x.example/ext/}\n"
+			 "    cookie_domain_map:\n"
+			 "      - {from: .B.internal, to: example.com}\n"
+			 "      - {from: c_1-2.internal, to: x}\n"
+			 "    cookie_path_map:\n"
+			 "      - {from: /, to: /app/}\n"
+			 "      - {from: /a/b, to: '/%7e'}\n",
+			 0);
+	p = &cfg->pools[0];
+	assert_int_equal(p->nr_reverse_map, 2);
+	assert_string_equal(p->reverse_map[0].from, "HTTPS://b/");
+	assert_string_equal(p->reverse_map[0].to, "/");
+	assert_string_equal(p->reverse_map[1].from, "/internal/");
+	assert_string_equal(p->reverse_map[1].to, "https://x.example/ext/");
+	assert_int_equal(p->nr_cookie_domain_map, 2);
+	assert_string_equal(p->cookie_domain_map[0].from, ".B.internal");
+	assert_string_equal(p->cookie_domain_map[1].from, "c_1-2.internal");
+	assert_string_equal(p->cookie_domain_map[1].to, "x");
+	assert_int_equal(p->nr_cookie_path_map, 2);
+	assert_string_equal(p->cookie_path_map[0].to, "/app/");
+	assert_string_equal(p->cookie_path_map[1].to, "/%7e");
+	cfg_free(cfg);
+}
+
+/* ---------------------------------------------------------------- http: errors */
+
+/* http_lines' line 5 replaced: the default pool, then an http section holding 'kv'. */
+#define HTTP_KV(kv) 5, "    pool: origins\n    http:\n      " kv "\n"
+/* http_lines' line 9 replaced: route api's pool, then 'more' (whole lines). */
+#define ROUTE_MORE(more) 9, "        pool: api\n" more
+/* http_lines' line 11 replaced: pool origins' name, then 'more' (whole lines). */
+#define POOL_MORE(more) 11, "  - name: origins\n" more
+
+static void test_err_http_mode(void **state)
+{
+	(void)state;
+	expect_http_error("4:11", "mode: bad value 'https' (expected tcp|http)", 4,
+			  "    mode: https\n", 0);
+	expect_http_error("4:11", "mode: bad value 'HTTP'", 4, "    mode: HTTP\n", 0);
+	expect_http_error("4:11", "mode: expected a scalar value, got a list", 4,
+			  "    mode: [http]\n", 0);
+}
+
+static void test_err_http_section_in_tcp(void **state)
+{
+	(void)state;
+	expect_base_error(4, "    pool: origins\n    http:\n      via: true\n", "5:5",
+			  "http: only for mode http (this listener is mode tcp)");
+	/* The mode decides, wherever it is written. */
+	expect_base_error(4, "    pool: origins\n    http: {}\n    mode: tcp\n", "5:5",
+			  "http: only for mode http");
+	expect_http_error("6:5", "routes: only for mode http (this listener is mode tcp)", 4,
+			  "    mode: tcp\n", 0);
+}
+
+static void test_err_workers(void **state)
+{
+	(void)state;
+	expect_http_error("6:14", "workers: 0 out of range 1..64", 5,
+			  "    pool: origins\n    workers: 0\n", 0);
+	expect_http_error("6:14", "workers: 65 out of range 1..64", 5,
+			  "    pool: origins\n    workers: 65\n", 0);
+	expect_http_error("6:14", "workers: 'two' is not a whole number", 5,
+			  "    pool: origins\n    workers: two\n", 0);
+	expect_base_error(4, "    pool: origins\n    workers: 2\n", "5:14",
+			  "workers: mode tcp runs 1 worker for now");
+	expect_base_error(4, "    pool: origins\n    workers: 4\n    mode: tcp\n", "5:14",
+			  "workers: mode tcp runs 1 worker for now");
+}
+
+static void test_err_http_durations(void **state)
+{
+	(void)state;
+	expect_http_error("7:23", "header_timeout: bad duration 'fast'",
+			  HTTP_KV("header_timeout: fast"), 0);
+	expect_http_error("7:21", "idle_timeout: duration '0' out of range 1ms..60m",
+			  HTTP_KV("idle_timeout: 0"), 0);
+	expect_http_error("7:23", "client_timeout: bad duration '1h'",
+			  HTTP_KV("client_timeout: 1h"), 0);
+	expect_http_error("7:25", "response_timeout: duration '61m' out of range 1ms..60m",
+			  HTTP_KV("response_timeout: 61m"), 0);
+}
+
+static void test_err_http_sizes(void **state)
+{
+	(void)state;
+	expect_http_error("7:25", "max_request_line: bad size '8X'",
+			  HTTP_KV("max_request_line: 8X"), 0);
+	expect_http_error("7:25", "max_request_line: size '32' out of range 64..1M",
+			  HTTP_KV("max_request_line: 32"), 0);
+	expect_http_error("7:19", "max_header: size '0' out of range 64..1M",
+			  HTTP_KV("max_header: 0"), 0);
+	expect_http_error("7:25", "max_headers_size: size '2M' out of range 1K..1M",
+			  HTTP_KV("max_headers_size: 2M"), 0);
+	expect_http_error("7:25", "max_headers_size: size '1023' out of range 1K..1M",
+			  HTTP_KV("max_headers_size: 1023"), 0);
+	expect_http_error("7:17", "max_body: bad size '-1'", HTTP_KV("max_body: -1"), 0);
+	expect_http_error("7:17", "max_body: bad size '99999999999999999999'",
+			  HTTP_KV("max_body: 99999999999999999999"), 0);
+}
+
+static void test_err_http_max_headers(void **state)
+{
+	(void)state;
+	expect_http_error("7:20", "max_headers: 0 out of range 1..256", HTTP_KV("max_headers: 0"),
+			  0);
+	expect_http_error("7:20", "max_headers: 257 out of range 1..256",
+			  HTTP_KV("max_headers: 257"), 0);
+	expect_http_error("7:20", "max_headers: '1K' is not a whole number",
+			  HTTP_KV("max_headers: 1K"), 0);
+}
+
+static void test_err_http_forwarded(void **state)
+{
+	(void)state;
+	expect_http_error("7:18",
+			  "forwarded: bad value 'xri' (expected xff|forwarded|both|none|hide)",
+			  HTTP_KV("forwarded: xri"), 0);
+	expect_http_error("10:20", "forwarded: bad value 'XFF'",
+			  ROUTE_MORE("        forwarded: XFF\n"), 0);
+}
+
+static void test_err_http_log_format(void **state)
+{
+	(void)state;
+	expect_http_error("7:19", "log_format: bad value 'common' (expected combined|json)",
+			  HTTP_KV("log_format: common"), 0);
+}
+
+static void test_err_http_via(void **state)
+{
+	(void)state;
+	expect_http_error("7:12", "via: bad value 'yes' (expected false|true)", HTTP_KV("via: yes"),
+			  0);
+	expect_http_error("7:17", "via_name: bad value 'a b': use 1 to 63 token characters",
+			  HTTP_KV("via_name: 'a b'"), 0);
+	expect_http_error("7:17", "via_name: bad value 'a/b'", HTTP_KV("via_name: a/b"), 0);
+	expect_http_error("7:17", "via_name: bad value ''", HTTP_KV("via_name: ''"), 0);
+	expect_http_error("7:17", "via_name: bad value",
+			  HTTP_KV("via_name: "
+				  "a123456789012345678901234567890123456789"
+				  "012345678901234567890123"),
+			  0);
+}
+
+static void test_err_http_access_log(void **state)
+{
+	char kv[400];
+
+	(void)state;
+	expect_http_error(
+	    "7:19",
+	    "access_log: 'logs/a.log' is not off, stdout, or an absolute path shorter "
+	    "than 256 bytes",
+	    HTTP_KV("access_log: logs/a.log"), 0);
+	expect_http_error("7:19", "access_log: 'OFF' is not off", HTTP_KV("access_log: OFF"), 0);
+	expect_http_error("7:18", "access_log: missing value", HTTP_KV("access_log:"), 0);
+	snprintf(kv, sizeof(kv), "    pool: origins\n    http:\n      access_log: /%0300d\n", 0);
+	expect_http_error("7:19", "is not off, stdout, or an absolute path", 5, kv, 0);
+}
+
+static void test_err_http_keys(void **state)
+{
+	(void)state;
+	expect_http_error("7:7",
+			  "unknown key 'timeout' in http (expected one of: access_log, log_format, "
+			  "header_timeout, idle_timeout, client_timeout, response_timeout, "
+			  "forwarded, via, via_name, max_request_line, max_header, "
+			  "max_headers_size, max_headers, max_body)",
+			  HTTP_KV("timeout: 5s"), 0);
+	expect_http_error("8:7", "duplicate key 'via' in http",
+			  HTTP_KV("via: true\n      via: false"), 0);
+	expect_http_error("6:5", "unknown key 'route' in listener", 6, "    route:\n", 0);
+}
+
+static void test_err_http_wrong_types(void **state)
+{
+	(void)state;
+	expect_http_error("6:11", "http: expected a mapping, got a list", 5,
+			  "    pool: origins\n    http: [1]\n", 0);
+	expect_http_error("6:13", "routes: expected a list, got a scalar", 6, "    routes: api\n",
+			  7, "", 8, "", 9, "", 0);
+	expect_http_error("7:9", "route: expected a mapping, got a scalar", 7, "      - api\n", 8,
+			  "", 9, "", 0);
+}
+
+static void test_err_http_needs_pool_or_routes(void **state)
+{
+	(void)state;
+	expect_http_error("2:5",
+			  "listener 'web': mode http needs a default 'pool', 'routes', or both", 5,
+			  "", 6, "", 7, "", 8, "", 9, "", 0);
+	expect_http_error("2:5", "mode http needs a default 'pool'", 5, "", 6, "    routes: []\n",
+			  7, "", 8, "", 9, "", 0);
+}
+
+static void test_err_route_unknown_key(void **state)
+{
+	(void)state;
+	expect_http_error("10:9",
+			  "unknown key 'paths' in route (expected one of: name, host, path, "
+			  "path_exact, path_regex, methods, headers, pool, strip_prefix, "
+			  "replace_prefix, request_headers, response_headers, forwarded)",
+			  ROUTE_MORE("        paths: /x\n"), 0);
+	expect_http_error("10:9", "duplicate key 'path' in route", ROUTE_MORE("        path: /x\n"),
+			  0);
+}
+
+static void test_err_route_two_paths(void **state)
+{
+	(void)state;
+	expect_http_error("10:9",
+			  "route 'api': path_exact: only one of path, path_exact, path_regex",
+			  ROUTE_MORE("        path_exact: /x\n"), 0);
+	expect_http_error("9:9", "route 'api': path: only one of path, path_exact, path_regex", 8,
+			  "        path_regex: ^/a\n        path: /b\n", 0);
+	expect_http_error("9:9", "route 'api': path_regex: only one of", 8,
+			  "        path_exact: /a\n        path_regex: ^/b\n", 0);
+}
+
+static void test_err_route_unknown_pool(void **state)
+{
+	(void)state;
+	expect_http_error("9:15", "listener 'web' route 'api': unknown pool 'apx'", 9,
+			  "        pool: apx\n", 0);
+	expect_http_error("5:11", "listener 'web': unknown pool 'nope'", 5, "    pool: nope\n", 0);
+	/* Both wrong: the first in the file is reported. */
+	expect_http_error("5:11", "unknown pool 'nope'", 5, "    pool: nope\n", 9,
+			  "        pool: apx\n", 0);
+}
+
+static void test_err_route_missing_pool(void **state)
+{
+	(void)state;
+	expect_http_error("7:9", "route: missing required key 'pool'", 9, "", 0);
+}
+
+static void test_err_route_bad_regex(void **state)
+{
+	(void)state;
+	expect_http_error("8:21", "route 'api': path regex \"^/v[0-9\": ", 8,
+			  "        path_regex: ^/v[0-9\n", 0);
+	expect_http_error("8:21", "route 'api': path regex \"(a\": ", 8, "        path_regex: (a\n",
+			  0);
+	expect_http_error("8:21", "route 'api': empty path regex", 8, "        path_regex: ''\n",
+			  0);
+}
+
+static void test_err_route_bad_path(void **state)
+{
+	(void)state;
+	expect_http_error("8:15", "route 'api': path \"api/\": must start with '/'", 8,
+			  "        path: api/\n", 0);
+	expect_http_error("8:15", "route 'api': path \"/a?b\": only VCHARs but '?' and '#'", 8,
+			  "        path: /a?b\n", 0);
+	expect_http_error("8:21", "route 'api': path \"/a%2Fb\": ", 8,
+			  "        path_exact: /a%2Fb\n", 0);
+	expect_http_error("8:14", "path: missing value", 8, "        path:\n", 0);
+}
+
+static void test_err_route_bad_host(void **state)
+{
+	(void)state;
+	expect_http_error("8:15", "route 'api': host \"exa mple.com\": invalid character", 8,
+			  "        host: exa mple.com\n", 0);
+	expect_http_error("8:15", "route 'api': host \"example.com:80\": a port", 8,
+			  "        host: example.com:80\n", 0);
+	expect_http_error(
+	    "8:15", "route 'api': host \"a*.com\": '*' is only allowed as \"*.\" at the start", 8,
+	    "        host: 'a*.com'\n", 0);
+	expect_http_error("8:15", "route 'api': host \"*.\": empty", 8, "        host: '*.'\n", 0);
+	expect_http_error("8:15", "route 'api': host \"a..b\": empty label", 8,
+			  "        host: a..b\n", 0);
+}
+
+static void test_err_route_methods(void **state)
+{
+	(void)state;
+	expect_http_error("10:19",
+			  "methods: bad value 'get' (expected "
+			  "GET|HEAD|POST|PUT|DELETE|CONNECT|OPTIONS|TRACE|PATCH)",
+			  ROUTE_MORE("        methods: [get]\n"), 0);
+	expect_http_error("10:24", "methods: GET is listed twice",
+			  ROUTE_MORE("        methods: [GET, GET]\n"), 0);
+	expect_http_error("10:18", "methods: empty list (leave 'methods' out to match any method)",
+			  ROUTE_MORE("        methods: []\n"), 0);
+	expect_http_error("10:18", "methods: expected a list, got a scalar",
+			  ROUTE_MORE("        methods: GET\n"), 0);
+	expect_http_error("10:19", "methods: bad value 'OTHER'",
+			  ROUTE_MORE("        methods: [OTHER]\n"), 0);
+}
+
+static void test_err_route_header_conditions(void **state)
+{
+	(void)state;
+	expect_http_error("11:13", "header condition: missing required key 'name'",
+			  ROUTE_MORE("        headers:\n          - value: x\n"), 0);
+	expect_http_error("11:19", "route 'api': header condition 0: name is not a token",
+			  ROUTE_MORE("        headers:\n          - name: X Canary\n"), 0);
+	expect_http_error(
+	    "12:20",
+	    "route 'api': header condition 0 (X-C): value holds a control character "
+	    "or leading/trailing whitespace",
+	    ROUTE_MORE("        headers:\n          - name: X-C\n            value: ' x'\n"), 0);
+	expect_http_error(
+	    "12:21", "negate: bad value 'maybe' (expected false|true)",
+	    ROUTE_MORE("        headers:\n          - name: X-C\n            negate: maybe\n"), 0);
+	expect_http_error("11:13", "unknown key 'nam' in header condition",
+			  ROUTE_MORE("        headers:\n          - nam: X\n"), 0);
+	expect_http_error("10:18", "headers: expected a list, got a scalar",
+			  ROUTE_MORE("        headers: X-C\n"), 0);
+	expect_http_error("11:13", "header condition: expected a mapping, got a scalar",
+			  ROUTE_MORE("        headers:\n          - X-C\n"), 0);
+	/* The index is the condition's own. */
+	expect_http_error(
+	    "12:19", "route 'api': header condition 1: name is not a token",
+	    ROUTE_MORE("        headers:\n          - name: X-A\n          - name: 'X:B'\n"), 0);
+}
+
+#define REQ_OPS(items) ROUTE_MORE("        request_headers:\n" items)
+
+static void test_err_route_op_names(void **state)
+{
+	(void)state;
+	expect_http_error("11:18", "route 'api': request op 0 (X Env): field name is not a token",
+			  REQ_OPS("          - set: X Env\n            value: a\n"), 0);
+	expect_http_error(
+	    "11:21",
+	    "route 'api': request op 0 (Content-Length): framing and hop-by-hop fields "
+	    "belong to the proxy",
+	    REQ_OPS("          - remove: Content-Length\n"), 0);
+	expect_http_error("11:18",
+			  "route 'api': request op 0 (Host): Host may only be SET on a request",
+			  REQ_OPS("          - add: Host\n            value: a.example\n"), 0);
+	expect_http_error("12:21", "route 'api': request op 1 (Upgrade): framing and hop-by-hop",
+			  REQ_OPS("          - remove: X-A\n          - remove: Upgrade\n"), 0);
+	expect_http_error(
+	    "11:18", "route 'api': response op 0 (Transfer-Encoding): framing",
+	    ROUTE_MORE("        response_headers:\n          - set: Transfer-Encoding\n"
+		       "            value: x\n"),
+	    0);
+}
+
+static void test_err_route_op_values(void **state)
+{
+	(void)state;
+	expect_http_error("11:13", "request_headers: set 'X-Env' needs a value",
+			  REQ_OPS("          - set: X-Env\n"), 0);
+	expect_http_error("11:13", "response_headers: add 'X-A' needs a value",
+			  ROUTE_MORE("        response_headers:\n          - add: X-A\n"), 0);
+	expect_http_error("12:20", "request_headers: remove takes no value",
+			  REQ_OPS("          - remove: X-Debug\n            value: '1'\n"), 0);
+	expect_http_error("12:20",
+			  "route 'api': request op 0 (Host): Host value is not host[:port]",
+			  REQ_OPS("          - set: Host\n            value: a b\n"), 0);
+	expect_http_error("12:20",
+			  "route 'api': request op 0 (X-A): value holds a control character",
+			  REQ_OPS("          - add: X-A\n            value: \"a\\x01b\"\n"), 0);
+	expect_http_error("12:20", "value holds a control character or leading/trailing whitespace",
+			  REQ_OPS("          - add: X-A\n            value: 'a '\n"), 0);
+}
+
+static void test_err_route_op_shape(void **state)
+{
+	(void)state;
+	expect_http_error(
+	    "12:13", "request_headers: one of set, add, remove per item",
+	    REQ_OPS("          - set: X-A\n            add: X-B\n            value: v\n"), 0);
+	expect_http_error("11:13", "request_headers: an item needs one of set, add, remove",
+			  REQ_OPS("          - value: x\n"), 0);
+	expect_http_error("11:13", "unknown key 'sett' in request_headers",
+			  REQ_OPS("          - sett: X\n"), 0);
+	expect_http_error("11:13", "request_headers: expected a mapping, got a scalar",
+			  REQ_OPS("          - X-A\n"), 0);
+	expect_http_error("10:27", "response_headers: expected a list, got a mapping",
+			  ROUTE_MORE("        response_headers: {remove: X}\n"), 0);
+}
+
+static void test_err_route_prefixes(void **state)
+{
+	struct cfg *cfg;
+
+	(void)state;
+	expect_http_error("10:23", "route 'api': strip_prefix \"api\": must start with '/'",
+			  ROUTE_MORE("        strip_prefix: api\n"), 0);
+	expect_http_error("10:25", "route 'api': replace_prefix needs strip_prefix",
+			  ROUTE_MORE("        replace_prefix: /v2\n"), 0);
+	expect_http_error("11:25", "route 'api': replace_prefix \"v2\": must start with '/'",
+			  ROUTE_MORE("        strip_prefix: /a\n        replace_prefix: v2\n"), 0);
+	/* Written in the other order, the pair is just as valid. */
+	cfg = parse_http(ROUTE_MORE("        replace_prefix: /v2\n        strip_prefix: /a\n"), 0);
+	assert_string_equal(cfg->listeners[0].http.routes[0].rule.replace_prefix, "/v2");
+	cfg_free(cfg);
+}
+
+static void test_err_route_names(void **state)
+{
+	(void)state;
+	expect_http_error("10:15", "duplicate route name 'api'",
+			  ROUTE_MORE("      - name: api\n        pool: api\n"), 0);
+	expect_http_error(
+	    "10:9",
+	    "route name 'route1' (the default for this route) is already used: give it "
+	    "a name",
+	    7, "      - name: route1\n", ROUTE_MORE("      - pool: api\n"), 0);
+	expect_http_error("7:15", "name: bad name 'a b'", 7, "      - name: 'a b'\n", 0);
+}
+
+static void test_err_route_name_written_later(void **state)
+{
+	(void)state;
+	/* The message names the route even when its name comes after the error. */
+	expect_http_error("7:15", "route 'later': path \"api\": must start with '/'", 7,
+			  "      - path: api\n", 8, "        name: later\n", 0);
+	/* A bad name written later: the default stands in, the name's error comes later. */
+	expect_http_error("7:15", "route 'route0': path \"api\"", 7, "      - path: api\n", 8,
+			  "        name: 'a b'\n", 0);
+}
+
+static void test_err_route_message_one_line(void **state)
+{
+	(void)state;
+	expect_http_error("8:21", "route 'api': path regex \"[?\"", 8,
+			  "        path_regex: \"[\\n\"\n", 0);
+}
+
+/* ---------------------------------------------------------------- pools: errors */
+
+static void test_err_pool_hash_key_missing(void **state)
+{
+	(void)state;
+	expect_http_error("11:5",
+			  "pool 'origins': balance header needs 'hash_key', the header name",
+			  POOL_MORE("    balance: header\n"), 0);
+	expect_http_error("11:5",
+			  "pool 'origins': balance cookie needs 'hash_key', the cookie name",
+			  POOL_MORE("    balance: cookie\n"), 0);
+}
+
+static void test_err_pool_hash_key_refused(void **state)
+{
+	(void)state;
+	expect_http_error("12:15",
+			  "hash_key: balance roundrobin takes none (only header and cookie do)",
+			  POOL_MORE("    hash_key: X-User\n"), 0);
+	/* balance written after hash_key still decides. */
+	expect_http_error("12:15", "hash_key: balance source takes none",
+			  POOL_MORE("    hash_key: X-User\n    balance: source\n"), 0);
+	expect_http_error("13:15", "hash_key: balance leastconn takes none",
+			  POOL_MORE("    balance: leastconn\n    hash_key: X-User\n"), 0);
+}
+
+static void test_err_pool_hash_key_bad(void **state)
+{
+	(void)state;
+	expect_http_error("13:15",
+			  "hash_key: bad value 'X User': a header name is 1 to 63 token characters",
+			  POOL_MORE("    balance: header\n    hash_key: X User\n"), 0);
+	expect_http_error("13:15", "hash_key: bad value 'a;b': a cookie name",
+			  POOL_MORE("    balance: cookie\n    hash_key: a;b\n"), 0);
+	expect_http_error(
+	    "13:15", "hash_key: bad value",
+	    POOL_MORE("    balance: header\n    hash_key: "
+		      "X-12345678901234567890123456789012345678901234567890123456789012\n"),
+	    0);
+	expect_http_error("13:14", "hash_key: missing value",
+			  POOL_MORE("    balance: header\n    hash_key:\n"), 0);
+}
+
+static void test_err_pool_balance(void **state)
+{
+	(void)state;
+	expect_http_error(
+	    "12:14",
+	    "balance: bad value 'random' (expected roundrobin|leastconn|source|header|"
+	    "cookie)",
+	    POOL_MORE("    balance: random\n"), 0);
+	expect_http_error("12:14", "balance: bad value 'RoundRobin'",
+			  POOL_MORE("    balance: RoundRobin\n"), 0);
+}
+
+static void test_err_pool_numbers(void **state)
+{
+	(void)state;
+	expect_http_error("12:16", "keepalive: 65536 out of range 0..65535",
+			  POOL_MORE("    keepalive: 65536\n"), 0);
+	expect_http_error("12:16", "keepalive: '-1' is not a whole number",
+			  POOL_MORE("    keepalive: -1\n"), 0);
+	expect_http_error("12:14", "retries: 17 out of range 0..16", POOL_MORE("    retries: 17\n"),
+			  0);
+	expect_http_error("12:24", "keepalive_timeout: duration '0' out of range 1ms..60m",
+			  POOL_MORE("    keepalive_timeout: 0\n"), 0);
+	expect_http_error("12:24", "keepalive_timeout: bad duration '2h'",
+			  POOL_MORE("    keepalive_timeout: 2h\n"), 0);
+}
+
+static void test_err_pool_proxy_protocol(void **state)
+{
+	(void)state;
+	expect_http_error("12:21", "proxy_protocol: bad value 'v3' (expected off|v1|v2)",
+			  POOL_MORE("    proxy_protocol: v3\n"), 0);
+	expect_http_error("12:21", "proxy_protocol: bad value 'on'",
+			  POOL_MORE("    proxy_protocol: on\n"), 0);
+}
+
+static void test_err_pool_reverse_map(void **state)
+{
+	(void)state;
+	expect_http_error("13:9", "reverse_map: missing required key 'to'",
+			  POOL_MORE("    reverse_map:\n      - from: http://a/\n"), 0);
+	expect_http_error("13:9", "reverse_map: missing required key 'from'",
+			  POOL_MORE("    reverse_map:\n      - to: /\n"), 0);
+	expect_http_error(
+	    "13:16",
+	    "reverse_map: from: bad value 'ftp://a/': expected an http:// or https:// "
+	    "URL, or a path starting with '/'",
+	    POOL_MORE("    reverse_map:\n      - {from: ftp://a/, to: /}\n"), 0);
+	expect_http_error("13:16", "reverse_map: from: bad value 'http://': expected an http://",
+			  POOL_MORE("    reverse_map:\n      - {from: 'http://', to: /}\n"), 0);
+	expect_http_error("13:24",
+			  "reverse_map: to: bad value '/b c': expected VCHARs only (no spaces or "
+			  "control characters)",
+			  POOL_MORE("    reverse_map:\n      - {from: /a, to: '/b c'}\n"), 0);
+	expect_http_error("14:16", "reverse_map: from '/a' is already mapped by item 0",
+			  POOL_MORE("    reverse_map:\n      - {from: /a, to: /b}\n"
+				    "      - {from: /a, to: /c}\n"),
+			  0);
+	expect_http_error("13:20", "unknown key 'too' in reverse_map (expected one of: from, to)",
+			  POOL_MORE("    reverse_map:\n      - {from: /a, too: /b}\n"), 0);
+	expect_http_error("12:18", "reverse_map: expected a list, got a mapping",
+			  POOL_MORE("    reverse_map: {from: /a, to: /b}\n"), 0);
+	expect_http_error("13:9", "reverse_map: expected a mapping, got a scalar",
+			  POOL_MORE("    reverse_map:\n      - /a\n"), 0);
+}
+
+static void test_err_pool_cookie_maps(void **state)
+{
+	char more[1300];
+
+	(void)state;
+	expect_http_error("12:32", "cookie_domain_map: from: bad value 'a b': expected a domain",
+			  POOL_MORE("    cookie_domain_map: [{from: 'a b', to: x}]\n"), 0);
+	expect_http_error("12:32",
+			  "cookie_domain_map: from: bad value 'a..b': expected a domain: no "
+			  "empty label",
+			  POOL_MORE("    cookie_domain_map: [{from: a..b, to: x}]\n"), 0);
+	expect_http_error("12:32", "bad value 'a.': expected a domain: no empty label",
+			  POOL_MORE("    cookie_domain_map: [{from: a., to: x}]\n"), 0);
+	expect_http_error("12:32", "bad value '.': expected a domain",
+			  POOL_MORE("    cookie_domain_map: [{from: ., to: x}]\n"), 0);
+	/* Domains compare without case. */
+	expect_http_error(
+	    "12:52", "cookie_domain_map: from 'a.B' is already mapped by item 0",
+	    POOL_MORE("    cookie_domain_map: [{from: A.b, to: x}, {from: a.B, to: y}]\n"), 0);
+	expect_http_error(
+	    "12:30",
+	    "cookie_path_map: from: bad value 'app/': expected a path: '/' then VCHARs "
+	    "but ';'",
+	    POOL_MORE("    cookie_path_map: [{from: app/, to: /}]\n"), 0);
+	expect_http_error("12:38", "cookie_path_map: to: bad value '/b;c'",
+			  POOL_MORE("    cookie_path_map: [{from: /a, to: '/b;c'}]\n"), 0);
+	snprintf(more, sizeof(more),
+		 "  - name: origins\n    cookie_path_map: [{from: /%01100d, to: /}]\n", 0);
+	expect_http_error("12:30", "cookie_path_map: from: bad value '/000", 11, more, 0);
+	expect_http_error("12:30", "...': too long", 11, more, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1489,6 +2923,65 @@ int main(void)
 	    cmocka_unit_test(test_err_lb_unknown_keys),
 	    cmocka_unit_test(test_err_lb_missing_required),
 	    cmocka_unit_test(test_err_lb_wrong_types),
+	    cmocka_unit_test(test_http_full_config),
+	    cmocka_unit_test(test_http_round_trip),
+	    cmocka_unit_test(test_http_defaults),
+	    cmocka_unit_test(test_tcp_listener_defaults),
+	    cmocka_unit_test(test_http_default_pool_optional),
+	    cmocka_unit_test(test_http_workers),
+	    cmocka_unit_test(test_http_mode_written_last),
+	    cmocka_unit_test(test_http_empty_sections),
+	    cmocka_unit_test(test_http_access_log),
+	    cmocka_unit_test(test_http_limits),
+	    cmocka_unit_test(test_http_forwarded_values),
+	    cmocka_unit_test(test_http_route_default_names),
+	    cmocka_unit_test(test_http_route_hosts_and_paths),
+	    cmocka_unit_test(test_http_route_methods),
+	    cmocka_unit_test(test_http_route_ops_and_conditions),
+	    cmocka_unit_test(test_http_route_rewrite),
+	    cmocka_unit_test(test_http_ops_at_most),
+	    cmocka_unit_test(test_pool_balance_names),
+	    cmocka_unit_test(test_pool_hash_key_max_length),
+	    cmocka_unit_test(test_pool_max_backends),
+	    cmocka_unit_test(test_tcp_listener_any_balance),
+	    cmocka_unit_test(test_pool_maps),
+	    cmocka_unit_test(test_err_http_mode),
+	    cmocka_unit_test(test_err_http_section_in_tcp),
+	    cmocka_unit_test(test_err_workers),
+	    cmocka_unit_test(test_err_http_durations),
+	    cmocka_unit_test(test_err_http_sizes),
+	    cmocka_unit_test(test_err_http_max_headers),
+	    cmocka_unit_test(test_err_http_forwarded),
+	    cmocka_unit_test(test_err_http_log_format),
+	    cmocka_unit_test(test_err_http_via),
+	    cmocka_unit_test(test_err_http_access_log),
+	    cmocka_unit_test(test_err_http_keys),
+	    cmocka_unit_test(test_err_http_wrong_types),
+	    cmocka_unit_test(test_err_http_needs_pool_or_routes),
+	    cmocka_unit_test(test_err_route_unknown_key),
+	    cmocka_unit_test(test_err_route_two_paths),
+	    cmocka_unit_test(test_err_route_unknown_pool),
+	    cmocka_unit_test(test_err_route_missing_pool),
+	    cmocka_unit_test(test_err_route_bad_regex),
+	    cmocka_unit_test(test_err_route_bad_path),
+	    cmocka_unit_test(test_err_route_bad_host),
+	    cmocka_unit_test(test_err_route_methods),
+	    cmocka_unit_test(test_err_route_header_conditions),
+	    cmocka_unit_test(test_err_route_op_names),
+	    cmocka_unit_test(test_err_route_op_values),
+	    cmocka_unit_test(test_err_route_op_shape),
+	    cmocka_unit_test(test_err_route_prefixes),
+	    cmocka_unit_test(test_err_route_names),
+	    cmocka_unit_test(test_err_route_name_written_later),
+	    cmocka_unit_test(test_err_route_message_one_line),
+	    cmocka_unit_test(test_err_pool_hash_key_missing),
+	    cmocka_unit_test(test_err_pool_hash_key_refused),
+	    cmocka_unit_test(test_err_pool_hash_key_bad),
+	    cmocka_unit_test(test_err_pool_balance),
+	    cmocka_unit_test(test_err_pool_numbers),
+	    cmocka_unit_test(test_err_pool_proxy_protocol),
+	    cmocka_unit_test(test_err_pool_reverse_map),
+	    cmocka_unit_test(test_err_pool_cookie_maps),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
