@@ -1209,7 +1209,13 @@ static void test_target_invalid(void **state)
 	free(q);
 	q = rq_new(GET("/", "h"));
 	assert_int_equal(route_target(t, 1, &q->r, out, sizeof(out), &len), -EINVAL);
-	assert_int_equal(route_target(t, -1, &q->r, out, sizeof(out), &len), -EINVAL);
+	assert_int_equal(route_target(t, -2, &q->r, out, sizeof(out), &len), -EINVAL);
+	/* -1: no rule (a default pool): the normalized path, no rewrite */
+	free(q);
+	q = rq_new(GET("/a/../b//c?x=1", "h"));
+	assert_int_equal(route_target(t, -1, &q->r, out, sizeof(out), &len), 0);
+	assert_int_equal(len, 8);
+	assert_memory_equal(out, "/b/c?x=1", 8);
 	assert_int_equal(route_target(NULL, 0, &q->r, out, sizeof(out), &len), -EINVAL);
 	assert_int_equal(route_target(t, 0, NULL, out, sizeof(out), &len), -EINVAL);
 	assert_int_equal(route_target(t, 0, &q->r, out, sizeof(out), NULL), -EINVAL);

@@ -21,6 +21,7 @@
 #include "cli/cli.h"
 #include "config/config.h"
 #include "ev/ev.h"
+#include "proxy/http.h"
 #include "proxy/tcp.h"
 #include "util/log.h"
 
@@ -58,6 +59,7 @@ struct cfg *cli_load_cfg(const char *path)
 struct run_ctx {
 	struct ev_loop *loop;
 	struct tp_proxy *proxy;
+	struct hp_server *http;
 	const struct cfg *cfg;
 	struct ev_timer *stats_timer;
 };
@@ -125,10 +127,32 @@ static void log_stats(struct run_ctx *rc)
 				(unsigned long long)st[SPLICE_STAT_TRIM_FAIL],
 				(unsigned long long)st[SPLICE_STAT_SEQ_GAP]);
 	}
+	if (rc->http) {
+		struct hp_totals h;
+
+		hp_server_totals(rc->http, &h);
+		pr_info("stats http accepted=%llu active=%llu requests=%llu 1xx=%llu 2xx=%llu "
+			"3xx=%llu 4xx=%llu 5xx=%llu bad_request=%llu no_route=%llu "
+			"up_connects=%llu up_reused=%llu up_connect_fail=%llu retries=%llu "
+			"up_bad_response=%llu timeouts=%llu upgrades=%llu bytes_in=%llu "
+			"bytes_out=%llu",
+			(unsigned long long)h.accepted, (unsigned long long)h.active,
+			(unsigned long long)h.requests, (unsigned long long)h.status[1],
+			(unsigned long long)h.status[2], (unsigned long long)h.status[3],
+			(unsigned long long)h.status[4], (unsigned long long)h.status[5],
+			(unsigned long long)h.bad_request, (unsigned long long)h.no_route,
+			(unsigned long long)h.up_connects, (unsigned long long)h.up_reused,
+			(unsigned long long)h.up_connect_fail, (unsigned long long)h.retries,
+			(unsigned long long)h.up_bad_response, (unsigned long long)h.timeouts,
+			(unsigned long long)h.upgrades, (unsigned long long)h.bytes_in,
+			(unsigned long long)h.bytes_out);
+	}
 	f = open_memstream(&buf, &len);
 	if (!f)
 		return;
 	tp_proxy_print_stats(rc->proxy, f);
+	if (rc->http)
+		hp_server_print_stats(rc->http, f);
 	fclose(f);
 	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
 		pr_info("stats %s", line);
@@ -202,6 +226,13 @@ static int cmd_run(const char *path, const char *level)
 	rc.proxy = tp_proxy_new(rc.loop, cfg);
 	if (!rc.proxy)
 		goto out_sig;
+	rc.http = hp_server_new(cfg);
+	if (!rc.http && errno != ENOENT)
+		goto out_proxy;
+	if (rc.http && hp_server_start(rc.http)) {
+		pr_err("http workers: %s", strerror(errno));
+		goto out_proxy;
+	}
 	if (cfg->stats_interval_ms)
 		rc.stats_timer = ev_timer_add(rc.loop, cfg->stats_interval_ms, stats_cb, &rc);
 	if (tp_proxy_splice(rc.proxy))
@@ -216,6 +247,8 @@ static int cmd_run(const char *path, const char *level)
 		ret = 0;
 	log_stats(&rc);
 	ev_timer_cancel(rc.loop, rc.stats_timer);
+out_proxy:
+	hp_server_free(rc.http);
 	tp_proxy_free(rc.proxy);
 out_sig:
 	if (sfd >= 0) {

@@ -927,7 +927,8 @@ struct tp_proxy *tp_proxy_new(struct ev_loop *loop, const struct cfg *cfg)
 			pool->be[j].cfg = &pool->cfg->backends[j];
 	}
 	for (size_t i = 0; i < cfg->nr_listeners; i++)
-		if (cfg->listeners[i].splice == CFG_SPLICE_KERNEL)
+		if (cfg->listeners[i].mode == CFG_MODE_TCP &&
+		    cfg->listeners[i].splice == CFG_SPLICE_KERNEL)
 			need_kernel = true;
 
 	if (need_kernel) {
@@ -958,6 +959,10 @@ struct tp_proxy *tp_proxy_new(struct ev_loop *loop, const struct cfg *cfg)
 
 		l->p = p;
 		l->cfg = lc;
+		l->fd = -1;
+		p->nr_ls = i + 1;
+		if (lc->mode != CFG_MODE_TCP)
+			continue; /* proxy/http.c serves it */
 		l->fd = sock_listen(&lc->addr, lc->addrlen, lc->backlog, lc->sndbuf, lc->rcvbuf);
 		if (l->fd < 0) {
 			err = l->fd;

@@ -934,9 +934,10 @@ int route_target(const struct route_table *t, int rule, const struct route_req *
 	bool rewrite;
 	long rc;
 
-	if (!t || !r || !len || (!out && cap) || rule < 0 || (size_t)rule >= t->n || !r->path)
+	if (!t || !r || !len || (!out && cap) || rule < -1 || (rule >= 0 && (size_t)rule >= t->n) ||
+	    !r->path)
 		return -EINVAL;
-	e = &t->e[rule];
+	e = rule >= 0 ? &t->e[rule] : NULL;
 	if (r->form == H1_FORM_ASTERISK) {
 		*len = 1;
 		if (cap < 1)
@@ -947,7 +948,7 @@ int route_target(const struct route_table *t, int rule, const struct route_req *
 	if (!r->has_path)
 		return -EINVAL;
 
-	rewrite = e->rule.strip_prefix && r->path_len >= e->strip_len &&
+	rewrite = e && e->rule.strip_prefix && r->path_len >= e->strip_len &&
 		  !memcmp(r->path, e->rule.strip_prefix, e->strip_len);
 	if (rewrite) {
 		rest = r->path_len - e->strip_len;

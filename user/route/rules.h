@@ -244,7 +244,8 @@ int route_match(const struct route_table *t, const struct route_req *r);
  * Writes the origin-form target to send upstream for r routed by rule into
  * out[0, cap), not NUL-terminated: the normalized path, rewritten by the
  * rule's strip/replace prefix, then "?" and the query as received when the
- * target had one. OPTIONS * gives "*" (no rewrite).
+ * target had one. OPTIONS * gives "*" (no rewrite). rule -1 means no rule
+ * matched (a listener's default pool): the normalized path, no rewrite.
  *
  * Returns 0 and *len = bytes written, or
  *   -ENOSPC   *len = a size that is enough (a rewrite's normalization may

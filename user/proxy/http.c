@@ -1,0 +1,2234 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * HTTP/1.1 reverse proxy sessions (see http.h for the shape).
+ *
+ * Each client connection runs one request ("transaction") at a time; its
+ * whole state is in struct hp_conn and struct hp_txn, and conn_progress()
+ * is the only place that moves it: every event sets a readiness hint and
+ * calls it, and it loops over the steps below until none can go further,
+ * then sets the epoll interests both sockets need. Nothing blocks; every
+ * buffer is bounded, and a full one simply stops the step that fills it.
+ *
+ *   client --read--> c->in --parse head, route, pick backend
+ *                          --h1_write_head--> up->out --write--> upstream
+ *                    c->in --request body, re-framed--> up->out
+ *   upstream --read--> up->in --parse head--> c->out (h1_write_head)
+ *                      up->in --response body, re-framed--> c->out --write--> client
+ *
+ * Timeouts use one timer per connection and per upstream connection, armed
+ * for the nearest deadline and re-armed lazily when it fires early, so the
+ * busy path of a keep-alive request touches no timer heap at all unless a
+ * shorter deadline starts.
+ */
+#include "proxy/http.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ev/ev.h"
+#include "http/alog.h"
+#include "http/fwd.h"
+#include "http/h1.h"
+#include "http/revmap.h"
+#include "net/sock.h"
+#include "route/pool.h"
+#include "route/rules.h"
+#include "util/log.h"
+
+#define HP_BUF_SIZE	 (16u << 10) /* buffers from the free list */
+#define HP_FREE_BUFS	 256	     /* kept on a worker's free list at most */
+#define HP_ACCEPT_BATCH	 32
+#define HP_ADD_MAX	 (ROUTE_OPS_MAX + FWD_ADD_MAX + 16)
+#define HP_SCRATCH	 8192 /* identity values, rewritten locations, target */
+#define HP_DOWN_MS	 2000 /* a backend that refused a connect rests this long */
+#define HP_CHUNK_HDR_MAX 20   /* "ffffffffffffffff\r\n" + "\r\n" after the data */
+#define HP_LOG_LINE	 4096
+#define HP_MAX_FDS	 (1 << 20)
+
+/* A byte buffer: data in p[off, len). */
+struct hp_buf {
+	char *p;
+	uint32_t cap, off, len;
+};
+
+struct hp_worker;
+struct hp_conn;
+
+/* An upstream connection: busy with one client's request, or idle in its backend's list. */
+struct hp_up {
+	struct hp_worker *w;
+	struct hp_backend *be;
+	struct hp_conn *c; /* NULL while idle */
+	int fd;
+	bool connecting;
+	bool reused;	 /* carried an earlier request */
+	bool rd_ready;	 /* readiness hints from epoll, cleared on EAGAIN */
+	bool wr_blocked; /* last write hit EAGAIN: wait for EV_WRITE */
+	bool eof;
+	struct hp_up *next, *prev; /* the backend's idle list */
+	struct ev_timer *timer;	   /* connect timeout, or idle keep-alive timeout */
+	struct hp_buf in, out;
+};
+
+struct hp_backend {
+	struct hp_wpool *wp;
+	size_t idx;
+	const struct cfg_backend *cb;
+	struct hp_up *idle; /* most recently used first */
+	uint32_t nr_idle;
+	struct ev_timer *rest; /* while marked down after a refused connect */
+	uint64_t requests, connects, connect_fail, reused;
+};
+
+/* A pool as one worker runs it. */
+struct hp_wpool {
+	struct hp_worker *w;
+	const struct cfg_pool *cp;
+	struct pool *pool;
+	struct revmap *rm; /* NULL: no reverse mapping */
+	struct hp_backend *be;
+};
+
+struct hp_route_stats {
+	uint64_t requests;
+	uint64_t status[6];
+};
+
+/* A listener as one worker runs it. */
+struct hp_lsn {
+	struct hp_worker *w;
+	const struct cfg_listener *lc;
+	size_t idx; /* in hp_server.lsn */
+	int fd;
+	struct hp_route_stats *rstats; /* [nr_routes + 1]: the last is "default pool" */
+};
+
+enum hp_cstate {
+	CS_IDLE = 0, /* keep-alive: waiting for the first byte of a request */
+	CS_HEAD,     /* reading a request head */
+	CS_REQ,	     /* a request in progress */
+	CS_CLOSING,  /* an answer is being written; close when it is out */
+	CS_TUNNEL,   /* after 101: opaque bytes both ways */
+};
+
+/* One request/response exchange. */
+struct hp_txn {
+	struct h1_msg req;  /* view into c->in.p + head_at */
+	struct h1_msg resp; /* view into up->in.p + resp_at */
+	struct h1_body rqb, rsb;
+	uint32_t head_at; /* offset of the request in c->in.p */
+	uint32_t rq_pos;  /* next request-body byte in c->in.p */
+	uint32_t resp_at; /* offset of the response being parsed in up->in.p */
+	int rule;	  /* route index, or -1 for the default pool */
+	struct hp_wpool *wp;
+	struct hp_backend *be;
+	struct pool_set tried;
+	uint32_t attempts;
+	bool head_live;	    /* c->in still holds the request head (retry possible) */
+	bool head_sent;	    /* queued to the upstream */
+	bool rq_chunked;    /* re-framing the request body as chunked */
+	bool rq_done;	    /* request body wholly read from the client */
+	bool resp_head;	    /* final response head written to c->out */
+	bool rs_chunked;    /* re-framing the response body as chunked */
+	bool rs_done;	    /* response body wholly read from the upstream */
+	bool rs_body;	    /* the client gets a body */
+	bool keepalive;	    /* the client connection stays open afterwards */
+	bool up_reusable;   /* the upstream connection may carry another request */
+	bool got_upstream;  /* any response byte arrived */
+	bool upgrade;	    /* request asked for an upgrade */
+	bool resp_wait;	    /* the response timeout runs: the request is wholly sent */
+	bool sent_continue; /* we answered Expect: 100-continue */
+	uint16_t status;    /* sent to the client */
+	enum h1_meth meth;
+	uint8_t version;
+	uint64_t start_ms;
+	uint64_t first_up_ms;
+	uint64_t bytes_sent, bytes_rcvd;
+	struct timespec start_rt;
+	const char *verdict;
+	/* copies for the access log, taken before the head may be overwritten */
+	char log[1024];
+	uint16_t lmeth, ltarget, lhost, lref, lua; /* lengths, in this order in log[] */
+	char route_tgt[2048];			   /* the target sent upstream */
+	size_t route_tgt_len;
+	char scratch[HP_SCRATCH];
+	char rscratch[HP_SCRATCH];
+	char rt_scratch[HP_SCRATCH];
+	struct route_req rr;
+};
+
+struct hp_conn {
+	struct hp_worker *w;
+	struct hp_lsn *l;
+	int fd;
+	enum hp_cstate st;
+	bool rd_ready, wr_blocked, rd_eof;
+	bool in_progress; /* conn_progress is on the stack: closing is deferred */
+	bool dead;
+	struct sockaddr_storage peer, local;
+	struct hp_buf in, out;
+	struct hp_txn *t;
+	struct hp_up *up;
+	struct ev_timer *timer;
+	struct ev_timer *kick; /* conn_progress ran out of rounds: more to do at once */
+	uint64_t timer_at;     /* when the armed timer fires */
+	uint64_t deadline;     /* when the current state times out; 0 = none */
+	struct hp_conn *next, *prev;
+};
+
+struct hp_worker {
+	struct hp_server *s;
+	size_t id;
+	struct ev_loop *loop;
+	pthread_t thread;
+	bool started;
+	int stop_fd;
+	struct hp_lsn *lsn;
+	struct hp_wpool *pools;
+	struct hp_conn *conns;
+	char **free_bufs;
+	size_t nr_free_bufs;
+	struct hp_txn *free_txn;
+	struct hp_totals tot;
+	char logline[HP_LOG_LINE];
+};
+
+struct hp_server {
+	const struct cfg *cfg;
+	size_t nr_workers; /* the largest 'workers' of any http listener */
+	struct hp_worker *w;
+	struct route_table **rt; /* per cfg listener (NULL for tcp listeners) */
+	struct fwd_conf *fwd;	 /* per cfg listener */
+	struct fwd_conf ***rfwd; /* per cfg listener, per route: NULL = the listener's */
+	int log_fd;		 /* access log, -1 = off */
+	enum alog_format log_fmt;
+};
+
+static void conn_progress(struct hp_conn *c);
+static void conn_close(struct hp_conn *c);
+static void up_close(struct hp_up *u);
+static void up_event(struct ev_loop *loop, int fd, uint32_t events, void *arg);
+
+/* ------------------------------------------------------------------ buffers */
+
+static int buf_get(struct hp_worker *w, struct hp_buf *b)
+{
+	if (b->p)
+		return 0;
+	if (w->nr_free_bufs) {
+		b->p = w->free_bufs[--w->nr_free_bufs];
+	} else {
+		b->p = malloc(HP_BUF_SIZE);
+		if (!b->p)
+			return -ENOMEM;
+	}
+	b->cap = HP_BUF_SIZE;
+	b->off = b->len = 0;
+	return 0;
+}
+
+static void buf_put(struct hp_worker *w, struct hp_buf *b)
+{
+	if (!b->p)
+		return;
+	if (b->cap == HP_BUF_SIZE && w->nr_free_bufs < HP_FREE_BUFS)
+		w->free_bufs[w->nr_free_bufs++] = b->p;
+	else
+		free(b->p);
+	memset(b, 0, sizeof(*b));
+}
+
+static uint32_t buf_data(const struct hp_buf *b)
+{
+	return b->len - b->off;
+}
+
+static uint32_t buf_room(const struct hp_buf *b)
+{
+	return b->p ? b->cap - b->len : 0;
+}
+
+/* Moves the data to the front, so the room is all at the end. */
+static void buf_compact(struct hp_buf *b)
+{
+	if (!b->off)
+		return;
+	memmove(b->p, b->p + b->off, b->len - b->off);
+	b->len -= b->off;
+	b->off = 0;
+}
+
+/* Room for n more bytes at the end: compact, then grow. 0 or -ENOMEM. */
+static int buf_reserve(struct hp_buf *b, uint32_t n)
+{
+	char *p;
+	uint32_t cap;
+
+	if (b->cap - b->len >= n)
+		return 0;
+	buf_compact(b);
+	if (b->cap - b->len >= n)
+		return 0;
+	cap = b->len + n;
+	p = realloc(b->p, cap);
+	if (!p)
+		return -ENOMEM;
+	b->p = p;
+	b->cap = cap;
+	return 0;
+}
+
+static int buf_append(struct hp_buf *b, const void *d, size_t n)
+{
+	if (buf_reserve(b, (uint32_t)n))
+		return -ENOMEM;
+	memcpy(b->p + b->len, d, n);
+	b->len += (uint32_t)n;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ timers */
+
+static void conn_timer_cb(struct ev_loop *loop, struct ev_timer *t, void *arg);
+
+/* The current state times out ms from now (0: never). */
+static void conn_deadline(struct hp_conn *c, uint32_t ms)
+{
+	uint64_t now = ev_now_ms(c->w->loop);
+
+	c->deadline = ms ? now + ms : 0;
+	if (!c->deadline)
+		return; /* an armed timer finds no deadline and does nothing */
+	if (c->timer && c->timer_at <= c->deadline)
+		return; /* fires early, re-arms for the rest */
+	ev_timer_cancel(c->w->loop, c->timer);
+	c->timer = ev_timer_add(c->w->loop, ms, conn_timer_cb, c);
+	c->timer_at = c->deadline;
+}
+
+/* Push the deadline on after activity, without touching the timer heap. */
+static void conn_activity(struct hp_conn *c, uint32_t ms)
+{
+	if (c->deadline && ms)
+		c->deadline = ev_now_ms(c->w->loop) + ms;
+}
+
+/* ------------------------------------------------------------------ helpers */
+
+static const struct cfg_http *conn_http(const struct hp_conn *c)
+{
+	return &c->l->lc->http;
+}
+
+static int status_class(int status)
+{
+	return status >= 100 && status < 600 ? status / 100 : 0;
+}
+
+static const char *status_reason(int status)
+{
+	switch (status) {
+	case 400:
+		return "Bad Request";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 408:
+		return "Request Timeout";
+	case 413:
+		return "Content Too Large";
+	case 414:
+		return "URI Too Long";
+	case 417:
+		return "Expectation Failed";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 500:
+		return "Internal Server Error";
+	case 501:
+		return "Not Implemented";
+	case 502:
+		return "Bad Gateway";
+	case 503:
+		return "Service Unavailable";
+	case 504:
+		return "Gateway Timeout";
+	case 505:
+		return "HTTP Version Not Supported";
+	case 508:
+		return "Loop Detected";
+	default:
+		return "Error";
+	}
+}
+
+static bool meth_idempotent(enum h1_meth m)
+{
+	return m == H1_METH_GET || m == H1_METH_HEAD || m == H1_METH_PUT || m == H1_METH_DELETE ||
+	       m == H1_METH_OPTIONS || m == H1_METH_TRACE;
+}
+
+static void set_nodelay(int fd)
+{
+	int one = 1;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+/* Sets fd's epoll interest to ev, adding or removing it as needed. */
+static void fd_interest(struct ev_loop *loop, int fd, uint32_t ev, ev_fd_cb cb, void *arg)
+{
+	/* registered fds may have an empty interest set: 0 does not mean "not registered" */
+	if (ev_fd_events(loop, fd) == ev)
+		return;
+	if (ev_mod_fd(loop, fd, ev) == -ENOENT)
+		ev_add_fd(loop, fd, ev, cb, arg);
+}
+
+/* ------------------------------------------------------------------ txn */
+
+static struct hp_txn *txn_get(struct hp_worker *w)
+{
+	struct hp_txn *t = w->free_txn;
+
+	if (t) {
+		w->free_txn = *(struct hp_txn **)t;
+		return t;
+	}
+	return malloc(sizeof(*t));
+}
+
+static void txn_put(struct hp_worker *w, struct hp_txn *t)
+{
+	*(struct hp_txn **)t = w->free_txn;
+	w->free_txn = t;
+}
+
+/* The access-log copy of span s of the request head, appended to t->log. */
+static uint16_t log_copy(struct hp_txn *t, size_t *used, const char *buf, struct h1_span s)
+{
+	size_t n = s.len;
+
+	if (n > sizeof(t->log) - *used)
+		n = sizeof(t->log) - *used;
+	memcpy(t->log + *used, buf + s.off, n);
+	*used += n;
+	return (uint16_t)n;
+}
+
+static void txn_log_fields(struct hp_conn *c, const char *buf)
+{
+	struct hp_txn *t = c->t;
+	const struct h1_msg *m = &t->req;
+	struct h1_span none = {0, 0};
+	size_t used = 0;
+	int i;
+
+	t->lmeth = log_copy(t, &used, buf, m->method);
+	t->ltarget = log_copy(t, &used, buf, m->target);
+	t->lhost = log_copy(t, &used, buf, m->authority);
+	i = h1_field_find(m, buf, "referer", 0);
+	t->lref = log_copy(t, &used, buf, i >= 0 ? m->fields[i].value : none);
+	i = h1_field_find(m, buf, "user-agent", 0);
+	t->lua = log_copy(t, &used, buf, i >= 0 ? m->fields[i].value : none);
+}
+
+static void txn_log(struct hp_conn *c)
+{
+	struct hp_server *s = c->w->s;
+	struct hp_txn *t = c->t;
+	struct alog_rec r;
+	const char *p = t->log;
+	char backend[80] = "";
+	size_t len;
+
+	if (s->log_fd < 0 || !t)
+		return;
+	memset(&r, 0, sizeof(r));
+	r.client = (const struct sockaddr *)&c->peer;
+	r.start = t->start_rt;
+	r.duration_us = (ev_now_ms(c->w->loop) - t->start_ms) * 1000;
+	if (t->lmeth) {
+		r.method = p;
+		r.method_len = t->lmeth;
+		p += t->lmeth;
+		r.target = p;
+		r.target_len = t->ltarget;
+		p += t->ltarget;
+		r.version = t->version;
+		r.host = t->lhost ? p : NULL;
+		r.host_len = t->lhost;
+		p += t->lhost;
+		r.referer = t->lref ? p : NULL;
+		r.referer_len = t->lref;
+		p += t->lref;
+		r.user_agent = t->lua ? p : NULL;
+		r.user_agent_len = t->lua;
+	}
+	r.status = t->status;
+	r.bytes_sent = t->bytes_sent;
+	r.bytes_received = t->bytes_rcvd;
+	if (t->rule >= 0)
+		r.route =
+		    route_rule_get(s->rt[c->l->lc - s->cfg->listeners], (size_t)t->rule)->name;
+	if (t->be) {
+		snprintf(backend, sizeof(backend), "%s", t->be->cb->addr_str);
+		r.backend = backend;
+	}
+	r.verdict = t->verdict ? t->verdict : "ok";
+	r.upstream_ms =
+	    t->first_up_ms ? (uint32_t)(t->first_up_ms - t->start_ms) : ALOG_UPSTREAM_NONE;
+	if (alog_line(s->log_fmt, &r, c->w->logline, sizeof(c->w->logline), &len))
+		return;
+	if (write(s->log_fd, c->w->logline, len) < 0)
+		return; /* a full disk must not stop the proxy */
+}
+
+/* ------------------------------------------------------------------ upstream */
+
+static void up_timer_cb(struct ev_loop *loop, struct ev_timer *t, void *arg);
+
+static void up_unlink_idle(struct hp_up *u)
+{
+	struct hp_backend *be = u->be;
+
+	if (u->prev)
+		u->prev->next = u->next;
+	else if (be->idle == u)
+		be->idle = u->next;
+	if (u->next)
+		u->next->prev = u->prev;
+	u->next = u->prev = NULL;
+	be->nr_idle--;
+}
+
+static void up_close(struct hp_up *u)
+{
+	struct hp_worker *w = u->w;
+
+	if (!u->c)
+		up_unlink_idle(u);
+	ev_timer_cancel(w->loop, u->timer);
+	if (u->fd >= 0) {
+		ev_del_fd(w->loop, u->fd);
+		close(u->fd);
+	}
+	pool_conn_put(u->be->wp->pool, u->be->idx);
+	buf_put(w, &u->in);
+	buf_put(w, &u->out);
+	free(u);
+}
+
+static void be_rest_cb(struct ev_loop *loop, struct ev_timer *t, void *arg)
+{
+	struct hp_backend *be = arg;
+
+	(void)loop;
+	(void)t;
+	be->rest = NULL;
+	pool_set_up(be->wp->pool, be->idx, true);
+}
+
+/* Passive health: a backend that refused a connect rests HP_DOWN_MS. */
+static void be_failed(struct hp_backend *be)
+{
+	struct hp_worker *w = be->wp->w;
+
+	be->connect_fail++;
+	w->tot.up_connect_fail++;
+	if (be->rest)
+		return;
+	pool_set_up(be->wp->pool, be->idx, false);
+	be->rest = ev_timer_add(w->loop, HP_DOWN_MS, be_rest_cb, be);
+}
+
+/* The upstream connection is done with its request: keep it idle or close it. */
+static void up_release(struct hp_up *u, bool reusable)
+{
+	struct hp_backend *be = u->be;
+	struct hp_worker *w = u->w;
+	const struct cfg_pool *cp = be->wp->cp;
+
+	u->c = NULL;
+	if (!reusable || u->eof || buf_data(&u->in) || buf_data(&u->out) ||
+	    be->nr_idle >= cp->keepalive || !cp->keepalive) {
+		be->nr_idle++; /* up_close unlinks an idle one; it is not linked */
+		u->c = NULL;
+		u->next = u->prev = NULL;
+		up_close(u);
+		return;
+	}
+	buf_put(w, &u->in);
+	buf_put(w, &u->out);
+	u->rd_ready = u->wr_blocked = false;
+	u->reused = true;
+	u->next = be->idle;
+	u->prev = NULL;
+	if (be->idle)
+		be->idle->prev = u;
+	be->idle = u;
+	be->nr_idle++;
+	ev_timer_cancel(w->loop, u->timer);
+	u->timer = ev_timer_add(w->loop, cp->keepalive_timeout_ms, up_timer_cb, u);
+	/* idle: any readable event means the server closed it or misbehaves */
+	fd_interest(w->loop, u->fd, EV_READ, up_event, u);
+}
+
+static void up_timer_cb(struct ev_loop *loop, struct ev_timer *t, void *arg)
+{
+	struct hp_up *u = arg;
+	struct hp_conn *c = u->c;
+
+	(void)loop;
+	(void)t;
+	u->timer = NULL;
+	if (!c) {
+		up_close(u); /* idle too long */
+		return;
+	}
+	/* connect timeout */
+	if (u->connecting) {
+		u->eof = true;
+		c->w->tot.timeouts++;
+		conn_progress(c);
+	}
+}
+
+static void up_event(struct ev_loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct hp_up *u = arg;
+
+	(void)loop;
+	(void)fd;
+	if (!u->c) {
+		up_close(u); /* idle connection readable: closed by the server */
+		return;
+	}
+	if (events & (EV_READ | EV_HUP | EV_ERR))
+		u->rd_ready = true;
+	if (events & (EV_WRITE | EV_HUP | EV_ERR))
+		u->wr_blocked = false;
+	conn_progress(u->c);
+}
+
+/* A new upstream connection to be for c. NULL when it could not even start. */
+static struct hp_up *up_connect(struct hp_conn *c, struct hp_backend *be)
+{
+	struct hp_worker *w = c->w;
+	const struct cfg_listener *lc = c->l->lc;
+	struct hp_up *u;
+	int fd;
+
+	fd = sock_connect_nb(&be->cb->addr, be->cb->addrlen, 0, 0);
+	if (fd < 0)
+		return NULL;
+	u = calloc(1, sizeof(*u));
+	if (!u) {
+		close(fd);
+		return NULL;
+	}
+	u->w = w;
+	u->be = be;
+	u->c = c;
+	u->fd = fd;
+	u->connecting = true;
+	u->wr_blocked = true; /* until EV_WRITE says the connect finished */
+	set_nodelay(fd);
+	if (ev_add_fd(w->loop, fd, EV_WRITE, up_event, u)) {
+		close(fd);
+		free(u);
+		return NULL;
+	}
+	u->timer = ev_timer_add(w->loop, lc->connect_timeout_ms, up_timer_cb, u);
+	pool_conn_get(be->wp->pool, be->idx);
+	be->connects++;
+	w->tot.up_connects++;
+	return u;
+}
+
+/* An idle connection to be, taken off its list, or NULL. */
+static struct hp_up *up_take_idle(struct hp_conn *c, struct hp_backend *be)
+{
+	struct hp_up *u = be->idle;
+
+	if (!u)
+		return NULL;
+	up_unlink_idle(u);
+	ev_timer_cancel(c->w->loop, u->timer);
+	u->timer = NULL;
+	u->c = c;
+	be->reused++;
+	c->w->tot.up_reused++;
+	return u;
+}
+
+/* ------------------------------------------------------------------ answers */
+
+/*
+ * Answers status with a short body and closes after it. Only before any
+ * response byte went to the client; otherwise the connection is cut.
+ */
+static void conn_answer(struct hp_conn *c, int status, const char *verdict)
+{
+	struct hp_txn *t = c->t;
+	char head[256], body[96];
+	int bl, hl;
+
+	if (t && t->resp_head) {
+		c->dead = true; /* mid-response: nothing clean is left to say */
+		if (t)
+			t->verdict = verdict;
+		return;
+	}
+	if (buf_get(c->w, &c->out)) {
+		c->dead = true;
+		return;
+	}
+	bl = snprintf(body, sizeof(body), "%d %s\n", status, status_reason(status));
+	hl = snprintf(head, sizeof(head),
+		      "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n"
+		      "Connection: close\r\n\r\n",
+		      status, status_reason(status), bl);
+	buf_append(&c->out, head, (size_t)hl);
+	if (!t || t->meth != H1_METH_HEAD)
+		buf_append(&c->out, body, (size_t)bl);
+	if (t) {
+		t->status = (uint16_t)status;
+		t->verdict = verdict;
+		t->resp_head = true;
+	}
+	c->w->tot.status[status_class(status)]++;
+	if (t && c->l->rstats)
+		c->l->rstats[t->rule >= 0 ? (size_t)t->rule : c->l->lc->http.nr_routes]
+		    .status[status_class(status)]++;
+	if (c->up) {
+		c->up->c = c; /* busy: not reusable */
+		up_release(c->up, false);
+		c->up = NULL;
+	}
+	c->st = CS_CLOSING;
+	conn_deadline(c, conn_http(c)->client_timeout_ms);
+}
+
+/* ------------------------------------------------------------------ request */
+
+/* Starts a request whose head has been parsed from c->in at t->head_at. */
+static void txn_route(struct hp_conn *c)
+{
+	struct hp_server *s = c->w->s;
+	size_t li = (size_t)(c->l->lc - s->cfg->listeners);
+	struct route_table *rt = s->rt[li];
+	struct hp_txn *t = c->t;
+	const char *buf = c->in.p + t->head_at;
+	const struct h1_msg *m = &t->req;
+	size_t pool_idx;
+	int rc;
+
+	t->meth = m->meth;
+	t->version = m->version;
+	t->upgrade = (m->flags & H1_F_UPGRADE) != 0;
+	if (s->log_fd >= 0)
+		txn_log_fields(c, buf);
+	if (m->meth == H1_METH_CONNECT) {
+		conn_answer(c, 405, "405-connect");
+		return;
+	}
+	rc = route_req_prepare(&t->rr, m, buf, t->rt_scratch, sizeof(t->rt_scratch));
+	if (rc) {
+		c->w->tot.bad_request++;
+		conn_answer(c, rc == -ENOSPC ? 414 : 400, "400-target");
+		return;
+	}
+	rc = route_match(rt, &t->rr);
+	if (rc >= 0) {
+		t->rule = rc;
+		pool_idx = route_rule_get(rt, (size_t)rc)->pool;
+	} else if (c->l->lc->pool != SIZE_MAX) {
+		t->rule = -1;
+		pool_idx = c->l->lc->pool;
+	} else {
+		c->w->tot.no_route++;
+		conn_answer(c, 404, "404-no-route");
+		return;
+	}
+	c->l->rstats[t->rule >= 0 ? (size_t)t->rule : c->l->lc->http.nr_routes].requests++;
+	t->wp = &c->w->pools[pool_idx];
+	rc = route_target(rt, t->rule >= 0 ? t->rule : -1, &t->rr, t->route_tgt,
+			  sizeof(t->route_tgt), &t->route_tgt_len);
+	if (rc) {
+		c->w->tot.bad_request++;
+		conn_answer(c, rc == -ENOSPC ? 414 : 400, "400-target");
+		return;
+	}
+	if (fwd_via_loops(m, buf, conn_http(c)->via_name) && conn_http(c)->via) {
+		conn_answer(c, 508, "508-loop");
+		return;
+	}
+	h1_body_init(&t->rqb, m);
+	t->rq_pos = t->head_at + m->head_len;
+	t->rq_done = m->body == H1_BODY_NONE;
+	t->rq_chunked = m->body == H1_BODY_CHUNKED;
+	t->head_live = true;
+}
+
+/* Picks a backend not tried yet and gives c an upstream connection to it. */
+static void txn_attach(struct hp_conn *c)
+{
+	struct hp_txn *t = c->t;
+	struct pool_pick_ctx pc = {
+	    .client = (const struct sockaddr *)&c->peer,
+	    .m = &t->req,
+	    .buf = c->in.p + t->head_at,
+	    .exclude = &t->tried,
+	};
+	const struct cfg_pool *cp = t->wp->cp;
+	struct hp_backend *be;
+	int i;
+
+	for (;;) {
+		if (t->attempts > cp->retries) {
+			conn_answer(c, 502, "502-connect");
+			return;
+		}
+		i = pool_pick(t->wp->pool, &pc);
+		if (i < 0) {
+			conn_answer(c, t->attempts ? 502 : 503,
+				    t->attempts ? "502-connect" : "503-no-backend");
+			return;
+		}
+		be = &t->wp->be[i];
+		pool_set_add(&t->tried, (size_t)i);
+		if (t->attempts)
+			c->w->tot.retries++;
+		t->attempts++;
+		t->be = be;
+		be->requests++;
+		c->up = up_take_idle(c, be);
+		if (!c->up)
+			c->up = up_connect(c, be);
+		if (c->up)
+			break;
+		be_failed(be);
+	}
+	if (buf_get(c->w, &c->up->in) || buf_get(c->w, &c->up->out)) {
+		conn_answer(c, 500, "500-memory");
+		return;
+	}
+	t->head_sent = false;
+	t->resp_at = 0;
+	/* responses are limited by the defaults: the listener's limits are for clients */
+	h1_msg_init(&t->resp, NULL);
+}
+
+/* Serializes the request head into up->out. */
+static int txn_send_head(struct hp_conn *c)
+{
+	struct hp_server *s = c->w->s;
+	size_t li = (size_t)(c->l->lc - s->cfg->listeners);
+	struct hp_txn *t = c->t;
+	struct hp_up *u = c->up;
+	const char *buf = c->in.p + t->head_at;
+	const struct h1_msg *m = &t->req;
+	const struct fwd_conf *fc = s->fwd + li;
+	struct h1_hdr add[HP_ADD_MAX];
+	struct h1_fieldset drop;
+	struct fwd_conn fconn = {
+	    .client = (const struct sockaddr *)&c->peer,
+	    .proxy = (const struct sockaddr *)&c->local,
+	    .tls = false,
+	};
+	struct h1_rewrite rw;
+	size_t nr_add = 0, used = 0, len;
+	int rc;
+
+	memset(&drop, 0, sizeof(drop));
+	h1_hop_fields(m, buf, t->upgrade ? H1_HOP_KEEP_UPGRADE : 0, &drop);
+	if (t->rule >= 0) {
+		rc = route_req_ops(s->rt[li], t->rule, m, buf, &drop, add, HP_ADD_MAX, &nr_add);
+		if (rc)
+			return rc;
+		if (s->rfwd[li] && s->rfwd[li][t->rule])
+			fc = s->rfwd[li][t->rule];
+	}
+	if (fc->mode) {
+		rc = fwd_request(m, buf, fc, &fconn, &drop, add, HP_ADD_MAX, &nr_add, t->scratch,
+				 sizeof(t->scratch), &used);
+		if (rc)
+			return rc;
+	}
+	if (m->host < 0 && nr_add < HP_ADD_MAX) {
+		/* HTTP/1.0 without Host: HTTP/1.1 upstream needs one (as nginx sends) */
+		const char *h = t->be->cb->addr_str;
+
+		add[nr_add++] = (struct h1_hdr){"Host", 4, h, strlen(h)};
+	}
+	if (m->flags & H1_F_EXPECT_CONTINUE) {
+		/*
+		 * As nginx: answer 100 Continue ourselves once an upstream
+		 * connection is there, and do not pass Expect on. Origins that
+		 * never send 100 would otherwise cost every upload the client's
+		 * wait (curl: 1 s); a refusal still reaches the client, after
+		 * the body.
+		 */
+		for (int i = h1_field_find(m, buf, "expect", 0); i >= 0;
+		     i = h1_field_find(m, buf, "expect", (uint32_t)i + 1))
+			h1_fieldset_add(&drop, (uint32_t)i);
+		if (!t->sent_continue && t->version >= 11) {
+			static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+			if (buf_get(c->w, &c->out) || buf_append(&c->out, cont, sizeof(cont) - 1))
+				return -ENOMEM;
+			t->sent_continue = true;
+			c->w->tot.status[1]++;
+		}
+	}
+	if (t->rq_chunked && nr_add < HP_ADD_MAX)
+		add[nr_add++] = (struct h1_hdr){"Transfer-Encoding", 17, "chunked", 7};
+	if (t->upgrade && nr_add < HP_ADD_MAX)
+		add[nr_add++] = (struct h1_hdr){"Connection", 10, "upgrade", 7};
+	memset(&rw, 0, sizeof(rw));
+	rw.drop = &drop;
+	rw.add = add;
+	rw.nr_add = nr_add;
+	rw.target = t->route_tgt;
+	rw.target_len = t->route_tgt_len;
+	rw.version = 11;
+	for (;;) {
+		rc = h1_write_head(m, buf, &rw, u->out.p + u->out.len, u->out.cap - u->out.len,
+				   &len);
+		if (rc != -ENOSPC)
+			break;
+		if (buf_reserve(&u->out, (uint32_t)len))
+			return -ENOMEM;
+	}
+	if (rc)
+		return rc;
+	u->out.len += (uint32_t)len;
+	t->head_sent = true;
+	return 0;
+}
+
+/*
+ * Appends body data d[0, n) to out, framed as a chunk when chunked. The
+ * caller made room for n + HP_CHUNK_HDR_MAX bytes.
+ */
+static void body_put(struct hp_buf *out, bool chunked, const char *d, size_t n)
+{
+	if (!n)
+		return;
+	if (chunked) {
+		out->len += (uint32_t)snprintf(out->p + out->len, HP_CHUNK_HDR_MAX, "%zx\r\n", n);
+		memcpy(out->p + out->len, d, n);
+		out->len += (uint32_t)n;
+		memcpy(out->p + out->len, "\r\n", 2);
+		out->len += 2;
+	} else {
+		memcpy(out->p + out->len, d, n);
+		out->len += (uint32_t)n;
+	}
+}
+
+/*
+ * Moves decoded body bytes from in[*pos, in->len) to out, re-framed, while
+ * out has room. Returns 1 when something moved, 0 when not, -EBADMSG for a
+ * refused body (b->err says why).
+ */
+static int body_pump(struct h1_body *b, struct hp_buf *in, uint32_t *pos, struct hp_buf *out,
+		     bool chunked, bool *done, uint64_t *count)
+{
+	bool moved = false;
+
+	while (!*done) {
+		struct h1_body_out o;
+		uint32_t avail = in->len - *pos, room;
+		size_t feed;
+
+		if (buf_room(out) < HP_CHUNK_HDR_MAX + 1 + 5)
+			buf_compact(out);
+		room = buf_room(out);
+		if (room < HP_CHUNK_HDR_MAX + 1 + 5)
+			break;
+		feed = avail < room - HP_CHUNK_HDR_MAX - 5 ? avail : room - HP_CHUNK_HDR_MAX - 5;
+		if (!feed && !h1_body_done(b))
+			break;
+		if (h1_body_feed(b, in->p + *pos, feed, &o))
+			return -EBADMSG;
+		body_put(out, chunked, in->p + *pos + o.data_off, o.data_len);
+		*count += o.data_len;
+		*pos += (uint32_t)o.consumed;
+		if (o.consumed)
+			moved = true;
+		if (h1_body_done(b)) {
+			*done = true;
+			if (chunked) {
+				memcpy(out->p + out->len, "0\r\n\r\n", 5);
+				out->len += 5;
+			}
+			moved = true;
+			break;
+		}
+		if (!o.consumed)
+			break;
+	}
+	return moved;
+}
+
+/* ------------------------------------------------------------------ response */
+
+/* Serializes the response head parsed in up->in into c->out. */
+static int txn_resp_head(struct hp_conn *c)
+{
+	struct hp_server *s = c->w->s;
+	size_t li = (size_t)(c->l->lc - s->cfg->listeners);
+	struct hp_txn *t = c->t;
+	struct hp_up *u = c->up;
+	const char *buf = u->in.p + t->resp_at;
+	const struct h1_msg *m = &t->resp;
+	struct h1_hdr add[HP_ADD_MAX];
+	struct h1_fieldset drop;
+	struct h1_rewrite rw;
+	bool tunnel = (m->flags & H1_F_TUNNEL) && m->status == 101;
+	size_t nr_add = 0, used = 0, len;
+	int rc;
+
+	memset(&drop, 0, sizeof(drop));
+	h1_hop_fields(m, buf, tunnel ? H1_HOP_KEEP_UPGRADE : 0, &drop);
+	if (t->rule >= 0) {
+		rc = route_resp_ops(s->rt[li], t->rule, m, buf, &drop, add, HP_ADD_MAX, &nr_add);
+		if (rc)
+			return rc;
+	}
+	if (t->wp->rm) {
+		rc = revmap_response(t->wp->rm, m, buf, &drop, add, HP_ADD_MAX - 4, &nr_add,
+				     t->rscratch, sizeof(t->rscratch), &used);
+		if (rc)
+			return rc;
+	}
+	if (m->status >= 200) {
+		bool body = m->body != H1_BODY_NONE;
+
+		t->rs_body = body;
+		t->rs_chunked = false;
+		if (body && m->body != H1_BODY_LENGTH) {
+			if (t->version >= 11)
+				t->rs_chunked = true;
+			else
+				t->keepalive = false; /* HTTP/1.0: delimited by our close */
+		}
+		if (!(m->flags & H1_F_KEEPALIVE))
+			t->up_reusable = false;
+		if (tunnel) {
+			t->keepalive = false;
+			add[nr_add++] = (struct h1_hdr){"Connection", 10, "upgrade", 7};
+		} else if (!t->keepalive || !t->rq_done) {
+			/* a request body still coming is not ours to drain: close after */
+			t->keepalive = false;
+			add[nr_add++] = (struct h1_hdr){"Connection", 10, "close", 5};
+		} else if (t->version == 10) {
+			add[nr_add++] = (struct h1_hdr){"Connection", 10, "keep-alive", 10};
+		}
+		if (t->rs_chunked)
+			add[nr_add++] = (struct h1_hdr){"Transfer-Encoding", 17, "chunked", 7};
+	}
+	memset(&rw, 0, sizeof(rw));
+	rw.drop = &drop;
+	rw.add = add;
+	rw.nr_add = nr_add;
+	rw.version = 11;
+	if (buf_get(c->w, &c->out))
+		return -ENOMEM;
+	for (;;) {
+		rc = h1_write_head(m, buf, &rw, c->out.p + c->out.len, c->out.cap - c->out.len,
+				   &len);
+		if (rc != -ENOSPC)
+			break;
+		if (buf_reserve(&c->out, (uint32_t)len))
+			return -ENOMEM;
+	}
+	if (rc)
+		return rc;
+	c->out.len += (uint32_t)len;
+	return 0;
+}
+
+/*
+ * Parses and forwards response heads from up->in: 1xx ones pass through
+ * (HTTP/1.1 clients only), the final one sets up the body. Returns 1 when
+ * the final head went out, 0 when more bytes are needed, -EBADMSG.
+ */
+static int txn_resp_parse(struct hp_conn *c)
+{
+	struct hp_txn *t = c->t;
+	struct hp_up *u = c->up;
+	int rc;
+
+	for (;;) {
+		rc = h1_parse_response(&t->resp, u->in.p + t->resp_at, u->in.len - t->resp_at,
+				       t->meth);
+		if (rc == -EAGAIN)
+			return 0;
+		if (rc)
+			return -EBADMSG;
+		if (t->resp.status >= 200 || t->resp.status == 101)
+			break;
+		/* 1xx: forward to HTTP/1.1 clients, then parse the next head */
+		if (t->version >= 11 && txn_resp_head(c))
+			return -EBADMSG;
+		t->resp_at += t->resp.head_len;
+		h1_msg_init(&t->resp, NULL);
+	}
+	if (t->resp.status == 101 && !t->upgrade)
+		return -EBADMSG; /* a 101 nobody asked for */
+	t->status = t->resp.status;
+	t->up_reusable = true;
+	if (txn_resp_head(c))
+		return -EBADMSG;
+	t->resp_head = true;
+	t->resp_at += t->resp.head_len;
+	h1_body_init(&t->rsb, &t->resp);
+	t->rs_done = t->resp.body == H1_BODY_NONE;
+	if (t->meth == H1_METH_HEAD || !t->rs_body)
+		t->rs_done = true;
+	c->w->tot.status[status_class(t->status)]++;
+	c->l->rstats[t->rule >= 0 ? (size_t)t->rule : c->l->lc->http.nr_routes]
+	    .status[status_class(t->status)]++;
+	return 1;
+}
+
+/* ------------------------------------------------------------------ I/O */
+
+/* read() into b; 1 = bytes, 0 = EAGAIN or no room, -1 = EOF or error. */
+static int sock_read(int fd, struct hp_buf *b, bool *ready, uint64_t *count)
+{
+	ssize_t n;
+
+	/* no compaction here: callers hold offsets into b (heads, body positions) */
+	if (!buf_room(b))
+		return 0;
+	n = read(fd, b->p + b->len, b->cap - b->len);
+	if (n > 0) {
+		b->len += (uint32_t)n;
+		*count += (uint64_t)n;
+		if ((uint32_t)n < b->cap - b->len + (uint32_t)n)
+			*ready = false; /* short read: drained, epoll says when there is more */
+		return 1;
+	}
+	if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+		*ready = false;
+		return 0;
+	}
+	*ready = false;
+	return -1;
+}
+
+/* write() b's data; 1 = bytes went, 0 = blocked or nothing, -1 = error. */
+static int sock_write(int fd, struct hp_buf *b, bool *blocked, uint64_t *count)
+{
+	ssize_t n;
+
+	if (*blocked || !buf_data(b))
+		return 0;
+	n = send(fd, b->p + b->off, buf_data(b), MSG_NOSIGNAL);
+	if (n > 0) {
+		b->off += (uint32_t)n;
+		if (count)
+			*count += (uint64_t)n;
+		if (b->off == b->len)
+			b->off = b->len = 0;
+		return 1;
+	}
+	if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+		*blocked = true;
+		return 0;
+	}
+	return -1;
+}
+
+/* ------------------------------------------------------------------ the state machine */
+
+/* The request ended (answered, or failed): log, release, go idle or close. */
+static void txn_end(struct hp_conn *c)
+{
+	struct hp_txn *t = c->t;
+	bool keep = t->keepalive && t->rq_done && !c->rd_eof;
+
+	txn_log(c);
+	if (c->up) {
+		up_release(c->up, t->up_reusable && t->rs_done && t->rq_done);
+		c->up = NULL;
+	}
+	if (!keep) {
+		c->st = CS_CLOSING;
+		return;
+	}
+	/* the next pipelined request, if any, starts where this one ended */
+	c->in.off = t->rq_pos;
+	if (c->in.off == c->in.len)
+		c->in.off = c->in.len = 0;
+	txn_put(c->w, t);
+	c->t = NULL;
+	c->st = CS_IDLE;
+	conn_deadline(c, conn_http(c)->idle_timeout_ms);
+	if (!buf_data(&c->in))
+		buf_put(c->w, &c->in);
+	if (!buf_data(&c->out))
+		buf_put(c->w, &c->out);
+}
+
+/* The upstream failed before answering: retry, or answer 502/504. */
+static void txn_up_failed(struct hp_conn *c, bool timeout)
+{
+	struct hp_txn *t = c->t;
+	struct hp_up *u = c->up;
+	bool connect = u->connecting;
+	bool retry;
+
+	if (connect)
+		be_failed(u->be);
+	/*
+	 * Retry when the request can be sent again unchanged: nothing came
+	 * back, the body has not started streaming, and either the connection
+	 * never opened or the method is idempotent (a reused connection the
+	 * server closed as we wrote is the common case).
+	 */
+	retry = !t->got_upstream && t->head_live && (t->req.body == H1_BODY_NONE) &&
+		(connect || meth_idempotent(t->meth));
+	up_release(u, false);
+	c->up = NULL;
+	if (!retry) {
+		if (!connect)
+			c->w->tot.up_bad_response++;
+		conn_answer(c, timeout ? 504 : 502, timeout ? "504-timeout" : "502-upstream");
+		return;
+	}
+	/* a reused connection that died does not count against the backend */
+	if (!connect && u != NULL)
+		t->attempts--;
+	txn_attach(c);
+}
+
+/* One pass over the request steps; true when something moved. */
+static bool conn_step(struct hp_conn *c)
+{
+	struct hp_worker *w = c->w;
+	const struct cfg_http *hc = conn_http(c);
+	struct hp_txn *t;
+	struct hp_up *u;
+	bool moved = false;
+	int rc;
+
+	/* client bytes in */
+	if (c->rd_ready && !c->rd_eof && c->st != CS_CLOSING && c->st != CS_TUNNEL) {
+		if (!buf_get(w, &c->in)) {
+			rc = sock_read(c->fd, &c->in, &c->rd_ready, &w->tot.bytes_in);
+			if (rc > 0)
+				moved = true;
+			else if (rc < 0)
+				c->rd_eof = true, moved = true;
+		}
+	}
+
+	switch (c->st) {
+	case CS_IDLE:
+		if (c->rd_eof) {
+			c->dead = true;
+			return false;
+		}
+		if (!buf_data(&c->in))
+			return moved;
+		c->t = txn_get(w);
+		if (!c->t) {
+			c->dead = true;
+			return false;
+		}
+		t = c->t;
+		/* the messages are set up by h1_msg_init: clear only the small state */
+		memset(&t->head_at, 0,
+		       offsetof(struct hp_txn, log) - offsetof(struct hp_txn, head_at));
+		t->rule = -1;
+		t->lmeth = t->ltarget = t->lhost = t->lref = t->lua = 0;
+		t->head_at = c->in.off;
+		t->start_ms = ev_now_ms(w->loop);
+		h1_msg_init(&t->req, &hc->limits);
+		c->st = CS_HEAD;
+		conn_deadline(c, hc->header_timeout_ms);
+		return true;
+
+	case CS_HEAD:
+		t = c->t;
+		rc = h1_parse_request(&t->req, c->in.p + t->head_at, c->in.len - t->head_at);
+		if (rc == -EAGAIN) {
+			if (c->rd_eof) {
+				c->dead = true; /* gone mid-head: nobody to answer */
+				return false;
+			}
+			if (!buf_room(&c->in) && c->in.cap < hc->limits.max_head + HP_BUF_SIZE) {
+				/* a head larger than one buffer: grow up to the head limit */
+				if (t->head_at) {
+					buf_compact(&c->in);
+					t->head_at = 0;
+				}
+				if (buf_reserve(&c->in, HP_BUF_SIZE))
+					c->dead = true;
+				return true;
+			}
+			return moved;
+		}
+		clock_gettime(CLOCK_REALTIME, &t->start_rt);
+		t->start_ms = ev_now_ms(w->loop);
+		w->tot.requests++;
+		if (rc) {
+			w->tot.bad_request++;
+			t->version = 11;
+			t->meth = t->req.meth;
+			conn_answer(c, t->req.err_status ? t->req.err_status : 400,
+				    h1_err_str(t->req.err));
+			return true;
+		}
+		t->keepalive = (t->req.flags & H1_F_KEEPALIVE) != 0;
+		c->st = CS_REQ;
+		txn_route(c);
+		if (c->st != CS_REQ)
+			return true;
+		txn_attach(c);
+		/* until the request is wholly sent, the client's pace decides */
+		if (c->st == CS_REQ)
+			conn_deadline(c, hc->client_timeout_ms);
+		return true;
+
+	case CS_REQ:
+		t = c->t;
+		u = c->up;
+		if (!u)
+			return moved;
+		if (u->connecting) {
+			if (u->eof) {
+				txn_up_failed(c, false);
+				return true;
+			}
+			if (u->wr_blocked || !u->rd_ready) {
+				/* the first EV_WRITE after connect() says how it went */
+			}
+			return moved;
+		}
+		if (!t->head_sent) {
+			if (txn_send_head(c)) {
+				conn_answer(c, 500, "500-head");
+				return true;
+			}
+			moved = true;
+		}
+		/* request body */
+		if (!t->rq_done) {
+			rc = body_pump(&t->rqb, &c->in, &t->rq_pos, &u->out, t->rq_chunked,
+				       &t->rq_done, &t->bytes_rcvd);
+			if (rc < 0) {
+				w->tot.bad_request++;
+				conn_answer(c, t->rqb.err_status ? t->rqb.err_status : 400,
+					    h1_err_str(t->rqb.err));
+				return true;
+			}
+			if (rc > 0) {
+				moved = true;
+				t->head_live = false;
+				conn_activity(c, hc->client_timeout_ms);
+			}
+			if (!t->rq_done && c->rd_eof) {
+				/* the client gave up mid-body */
+				t->verdict = "client-abort";
+				t->up_reusable = false;
+				c->dead = true;
+				return false;
+			}
+			/* room for more body: drop what was forwarded, keep the head */
+			if (!buf_room(&c->in) && t->rq_pos > t->head_at + t->req.head_len &&
+			    !t->head_live) {
+				uint32_t keep = t->rq_pos;
+
+				c->in.off = keep;
+				buf_compact(&c->in);
+				t->head_at = 0; /* the view is stale now: head_live is false */
+				t->rq_pos = 0;
+			}
+		}
+		/* bytes to the upstream */
+		rc = sock_write(u->fd, &u->out, &u->wr_blocked, NULL);
+		if (rc < 0) {
+			u->eof = true;
+			if (!t->got_upstream) {
+				txn_up_failed(c, false);
+				return true;
+			}
+		} else if (rc > 0) {
+			moved = true;
+		}
+		/* the request is out: from now on the upstream's answer is awaited */
+		if (t->rq_done && !buf_data(&u->out) && !t->resp_wait && !t->resp_head) {
+			t->resp_wait = true;
+			conn_deadline(c, hc->response_timeout_ms);
+		}
+		/* bytes from the upstream */
+		if (u->rd_ready && !u->eof) {
+			uint64_t n = 0;
+
+			rc = sock_read(u->fd, &u->in, &u->rd_ready, &n);
+			if (rc > 0) {
+				moved = true;
+				if (!t->got_upstream) {
+					t->got_upstream = true;
+					t->first_up_ms = ev_now_ms(w->loop);
+				}
+			} else if (rc < 0) {
+				u->eof = true;
+				moved = true;
+			}
+		}
+		if (!t->resp_head) {
+			rc = buf_data(&u->in) ? txn_resp_parse(c) : 0;
+			if (rc < 0) {
+				w->tot.up_bad_response++;
+				t->up_reusable = false;
+				conn_answer(c, 502, "502-bad-response");
+				return true;
+			}
+			if (rc == 0) {
+				if (u->eof) {
+					txn_up_failed(c, false);
+					return true;
+				}
+				break;
+			}
+			moved = true;
+			conn_deadline(c, hc->client_timeout_ms);
+			if (t->resp.status == 101) {
+				/* tunnel: what follows both heads is opaque */
+				w->tot.upgrades++;
+				c->st = CS_TUNNEL;
+				u->in.off = t->resp_at;
+				c->in.off = t->rq_pos;
+				t->rs_done = t->rq_done = true;
+				return true;
+			}
+		}
+		/* response body */
+		if (!t->rs_done) {
+			uint64_t n = 0;
+
+			if (u->eof && t->resp.body == H1_BODY_CLOSE && t->resp_at == u->in.len) {
+				if (h1_body_eof(&t->rsb) == 0)
+					t->rs_done = true;
+			}
+			rc = body_pump(&t->rsb, &u->in, &t->resp_at, &c->out, t->rs_chunked,
+				       &t->rs_done, &n);
+			t->bytes_sent += n;
+			if (rc < 0) {
+				t->up_reusable = false;
+				t->verdict = "502-bad-body";
+				c->dead = true; /* the head is out: cut the client */
+				return false;
+			}
+			if (rc > 0)
+				moved = true;
+			if (!t->rs_done && u->eof && t->resp_at == u->in.len) {
+				if (t->resp.body == H1_BODY_CLOSE && !h1_body_eof(&t->rsb)) {
+					t->rs_done = true;
+					if (t->rs_chunked)
+						buf_append(&c->out, "0\r\n\r\n", 5);
+					t->up_reusable = false;
+				} else {
+					t->verdict = "upstream-truncated";
+					c->dead = true;
+					return false;
+				}
+			}
+			/* consumed response bytes can go */
+			if (t->resp_at == u->in.len)
+				u->in.off = u->in.len = t->resp_at = 0;
+			else if (!buf_room(&u->in)) {
+				u->in.off = t->resp_at;
+				buf_compact(&u->in);
+				t->resp_at = 0;
+			}
+		}
+		break;
+
+	case CS_TUNNEL:
+		u = c->up;
+		/* client -> upstream */
+		if (c->rd_ready && !c->rd_eof) {
+			if (!buf_room(&c->in))
+				buf_compact(&c->in);
+			rc = sock_read(c->fd, &c->in, &c->rd_ready, &w->tot.bytes_in);
+			if (rc > 0)
+				moved = true;
+			else if (rc < 0) {
+				c->rd_eof = true;
+				moved = true;
+			}
+		}
+		rc = sock_write(u->fd, &c->in, &u->wr_blocked, NULL);
+		if (rc < 0) {
+			c->dead = true;
+			return false;
+		}
+		moved |= rc > 0;
+		if (c->rd_eof && !buf_data(&c->in) && !u->eof) {
+			shutdown(u->fd, SHUT_WR);
+		}
+		/* upstream -> client */
+		if (u->rd_ready && !u->eof) {
+			uint64_t n = 0;
+
+			if (!buf_room(&u->in))
+				buf_compact(&u->in);
+			rc = sock_read(u->fd, &u->in, &u->rd_ready, &n);
+			if (rc > 0)
+				moved = true;
+			else if (rc < 0) {
+				u->eof = true;
+				moved = true;
+			}
+		}
+		break;
+
+	case CS_CLOSING:
+		break;
+	}
+
+	/* bytes to the client */
+	if (c->st == CS_TUNNEL) {
+		/* the 101 head first, then the tunnel's bytes */
+		rc = sock_write(c->fd, &c->out, &c->wr_blocked, &w->tot.bytes_out);
+		if (rc < 0) {
+			c->dead = true;
+			return false;
+		}
+		moved |= rc > 0;
+		if (buf_data(&c->out))
+			return moved;
+		rc = sock_write(c->fd, &c->up->in, &c->wr_blocked, &w->tot.bytes_out);
+		if (rc < 0) {
+			c->dead = true;
+			return false;
+		}
+		moved |= rc > 0;
+		if (rc > 0)
+			conn_activity(c, hc->client_timeout_ms);
+		if (c->up->eof && !buf_data(&c->up->in))
+			shutdown(c->fd, SHUT_WR);
+		if (c->up->eof && c->rd_eof && !buf_data(&c->up->in) && !buf_data(&c->in))
+			c->dead = true;
+		return moved;
+	}
+	rc = sock_write(c->fd, &c->out, &c->wr_blocked, &w->tot.bytes_out);
+	if (rc < 0) {
+		c->dead = true;
+		return false;
+	}
+	if (rc > 0) {
+		moved = true;
+		conn_activity(c, hc->client_timeout_ms);
+	}
+	if (c->st == CS_CLOSING && !buf_data(&c->out)) {
+		c->dead = true;
+		return false;
+	}
+	if (c->st == CS_REQ && c->t->resp_head && c->t->rs_done && !buf_data(&c->out) &&
+	    (c->t->rq_done || !c->t->keepalive)) {
+		txn_end(c);
+		return true;
+	}
+	return moved;
+}
+
+static void conn_update_interest(struct hp_conn *c)
+{
+	struct ev_loop *loop = c->w->loop;
+	struct hp_up *u = c->up;
+	uint32_t ev = 0;
+
+	if (c->st == CS_TUNNEL) {
+		if (!c->rd_eof && (!c->in.p || buf_room(&c->in) || c->in.off))
+			ev |= EV_READ;
+	} else if (c->st != CS_CLOSING && !c->rd_eof &&
+		   (!c->in.p || buf_room(&c->in) || c->in.off ||
+		    (c->st == CS_HEAD &&
+		     c->in.cap < conn_http(c)->limits.max_head + HP_BUF_SIZE))) {
+		ev |= EV_READ;
+	}
+	if (c->wr_blocked)
+		ev |= EV_WRITE;
+	fd_interest(loop, c->fd, ev, NULL, c);
+	if (u) {
+		ev = 0;
+		if (u->connecting) {
+			ev = EV_WRITE;
+		} else {
+			if (!u->eof && (buf_room(&u->in) || u->in.off))
+				ev |= EV_READ;
+			if (u->wr_blocked)
+				ev |= EV_WRITE;
+		}
+		fd_interest(loop, u->fd, ev, up_event, u);
+	}
+}
+
+static void conn_kick_cb(struct ev_loop *loop, struct ev_timer *t, void *arg)
+{
+	struct hp_conn *c = arg;
+
+	(void)loop;
+	(void)t;
+	c->kick = NULL;
+	conn_progress(c);
+}
+
+static void conn_progress(struct hp_conn *c)
+{
+	int i;
+
+	if (c->in_progress)
+		return;
+	c->in_progress = true;
+	for (i = 0; i < 64 && !c->dead; i++) {
+		if (c->up && c->up->connecting && !c->up->wr_blocked && !c->up->eof) {
+			/* EV_WRITE arrived (wr_blocked cleared by up_event): connected? */
+			int err = sock_error(c->up->fd);
+
+			ev_timer_cancel(c->w->loop, c->up->timer);
+			c->up->timer = NULL;
+			if (err) {
+				c->up->eof = true;
+			} else {
+				c->up->connecting = false;
+			}
+		}
+		if (!conn_step(c))
+			break;
+	}
+	/*
+	 * Still moving after 64 rounds: let the other connections have a turn
+	 * and come back at once. Readiness hints are already spent, so no
+	 * epoll event would bring us back to the bytes left in the buffers.
+	 */
+	if (i == 64 && !c->dead && !c->kick)
+		c->kick = ev_timer_add(c->w->loop, 0, conn_kick_cb, c);
+	c->in_progress = false;
+	if (c->dead) {
+		conn_close(c);
+		return;
+	}
+	conn_update_interest(c);
+}
+
+/* ------------------------------------------------------------------ client connections */
+
+static void conn_event(struct ev_loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct hp_conn *c = arg;
+
+	(void)loop;
+	(void)fd;
+	if (events & (EV_READ | EV_HUP | EV_ERR))
+		c->rd_ready = true;
+	if (events & (EV_WRITE | EV_HUP | EV_ERR))
+		c->wr_blocked = false;
+	conn_progress(c);
+}
+
+static void conn_timer_cb(struct ev_loop *loop, struct ev_timer *tm, void *arg)
+{
+	struct hp_conn *c = arg;
+	uint64_t now = ev_now_ms(loop);
+
+	(void)tm;
+	c->timer = NULL;
+	if (!c->deadline)
+		return;
+	if (now < c->deadline) {
+		c->timer = ev_timer_add(loop, c->deadline - now, conn_timer_cb, c);
+		c->timer_at = c->deadline;
+		return;
+	}
+	c->deadline = 0;
+	switch (c->st) {
+	case CS_IDLE:
+		conn_close(c);
+		return;
+	case CS_HEAD:
+		c->w->tot.timeouts++;
+		conn_answer(c, 408, "408-header-timeout");
+		break;
+	case CS_REQ:
+		c->w->tot.timeouts++;
+		if (c->t && !c->t->resp_head) {
+			if (c->up)
+				c->up->eof = true;
+			c->t->up_reusable = false;
+			conn_answer(c, 504, "504-timeout");
+		} else {
+			if (c->t)
+				c->t->verdict = "client-timeout";
+			c->dead = true;
+		}
+		break;
+	case CS_CLOSING:
+	case CS_TUNNEL:
+		c->w->tot.timeouts++;
+		c->dead = true;
+		break;
+	}
+	if (c->dead)
+		conn_close(c);
+	else
+		conn_progress(c);
+}
+
+static void conn_close(struct hp_conn *c)
+{
+	struct hp_worker *w = c->w;
+
+	if (c->in_progress) {
+		c->dead = true;
+		return;
+	}
+	if (c->t) {
+		if (c->st != CS_IDLE && c->st != CS_HEAD)
+			txn_log(c);
+		txn_put(w, c->t);
+		c->t = NULL;
+	}
+	if (c->up) {
+		up_release(c->up, false);
+		c->up = NULL;
+	}
+	ev_timer_cancel(w->loop, c->timer);
+	ev_timer_cancel(w->loop, c->kick);
+	ev_del_fd(w->loop, c->fd);
+	close(c->fd);
+	buf_put(w, &c->in);
+	buf_put(w, &c->out);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		w->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	w->tot.active--;
+	free(c);
+}
+
+static void listener_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct hp_lsn *l = arg;
+	struct hp_worker *w = l->w;
+
+	(void)events;
+	for (int i = 0; i < HP_ACCEPT_BATCH; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		struct hp_conn *c;
+		int cfd;
+
+		cfd = accept4(fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (cfd < 0) {
+			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+				pr_warn("http %s: accept: %s", l->lc->name, strerror(errno));
+			return;
+		}
+		c = calloc(1, sizeof(*c));
+		if (!c) {
+			close(cfd);
+			continue;
+		}
+		c->w = w;
+		c->l = l;
+		c->fd = cfd;
+		c->peer = ss;
+		sl = sizeof(c->local);
+		getsockname(cfd, (struct sockaddr *)&c->local, &sl);
+		set_nodelay(cfd);
+		if (ev_add_fd(loop, cfd, EV_READ, conn_event, c)) {
+			close(cfd);
+			free(c);
+			continue;
+		}
+		c->next = w->conns;
+		if (w->conns)
+			w->conns->prev = c;
+		w->conns = c;
+		w->tot.accepted++;
+		w->tot.active++;
+		c->st = CS_IDLE;
+		conn_deadline(c, l->lc->http.idle_timeout_ms);
+	}
+}
+
+/* ------------------------------------------------------------------ workers */
+
+static void stop_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)
+{
+	uint64_t v;
+
+	(void)events;
+	(void)arg;
+	if (read(fd, &v, sizeof(v)) < 0)
+		return;
+	ev_stop(loop);
+}
+
+static void *worker_main(void *arg)
+{
+	struct hp_worker *w = arg;
+
+	ev_run(w->loop);
+	return NULL;
+}
+
+static void worker_free(struct hp_worker *w)
+{
+	const struct cfg *cfg = w->s->cfg;
+
+	while (w->conns)
+		conn_close(w->conns);
+	if (w->pools) {
+		for (size_t i = 0; i < cfg->nr_pools; i++) {
+			struct hp_wpool *wp = &w->pools[i];
+
+			if (!wp->be)
+				continue;
+			for (size_t j = 0; j < cfg->pools[i].nr_backends; j++) {
+				while (wp->be[j].idle)
+					up_close(wp->be[j].idle);
+				ev_timer_cancel(w->loop, wp->be[j].rest);
+			}
+			free(wp->be);
+			pool_free(wp->pool);
+			revmap_free(wp->rm);
+		}
+		free(w->pools);
+	}
+	if (w->lsn) {
+		for (size_t i = 0; i < cfg->nr_listeners; i++) {
+			if (w->lsn[i].fd >= 0) {
+				ev_del_fd(w->loop, w->lsn[i].fd);
+				close(w->lsn[i].fd);
+			}
+			free(w->lsn[i].rstats);
+		}
+		free(w->lsn);
+	}
+	while (w->nr_free_bufs)
+		free(w->free_bufs[--w->nr_free_bufs]);
+	free(w->free_bufs);
+	while (w->free_txn) {
+		struct hp_txn *t = w->free_txn;
+
+		w->free_txn = *(struct hp_txn **)t;
+		free(t);
+	}
+	if (w->stop_fd >= 0) {
+		ev_del_fd(w->loop, w->stop_fd);
+		close(w->stop_fd);
+	}
+	ev_loop_free(w->loop);
+}
+
+static int worker_pools(struct hp_worker *w)
+{
+	const struct cfg *cfg = w->s->cfg;
+	char err[256];
+
+	w->pools = calloc(cfg->nr_pools, sizeof(*w->pools));
+	if (!w->pools)
+		return -ENOMEM;
+	for (size_t i = 0; i < cfg->nr_pools; i++) {
+		const struct cfg_pool *cp = &cfg->pools[i];
+		struct hp_wpool *wp = &w->pools[i];
+		struct pool_backend_spec bs[POOL_MAX_BACKENDS];
+		struct pool_spec ps = {
+		    .algo = cp->balance,
+		    .hash_name = cp->hash_key[0] ? cp->hash_key : NULL,
+		    .backends = bs,
+		    .n = cp->nr_backends,
+		};
+
+		wp->w = w;
+		wp->cp = cp;
+		if (cp->nr_backends > POOL_MAX_BACKENDS)
+			return -E2BIG;
+		for (size_t j = 0; j < cp->nr_backends; j++)
+			bs[j] = (struct pool_backend_spec){cp->backends[j].addr_str,
+							   cp->backends[j].weight};
+		wp->pool = pool_new(&ps, err, sizeof(err));
+		if (!wp->pool) {
+			pr_err("http: pool %s: %s", cp->name, err);
+			return -EINVAL;
+		}
+		wp->be = calloc(cp->nr_backends, sizeof(*wp->be));
+		if (!wp->be)
+			return -ENOMEM;
+		for (size_t j = 0; j < cp->nr_backends; j++) {
+			wp->be[j].wp = wp;
+			wp->be[j].idx = j;
+			wp->be[j].cb = &cp->backends[j];
+		}
+		if (cp->nr_reverse_map || cp->nr_cookie_domain_map || cp->nr_cookie_path_map) {
+			struct revmap_pair *url = NULL, *dom = NULL, *path = NULL;
+			struct revmap_spec rs;
+			int rc = -ENOMEM;
+
+			url = calloc(cp->nr_reverse_map + 1, sizeof(*url));
+			dom = calloc(cp->nr_cookie_domain_map + 1, sizeof(*dom));
+			path = calloc(cp->nr_cookie_path_map + 1, sizeof(*path));
+			if (url && dom && path) {
+				for (size_t j = 0; j < cp->nr_reverse_map; j++)
+					url[j] = (struct revmap_pair){cp->reverse_map[j].from,
+								      cp->reverse_map[j].to};
+				for (size_t j = 0; j < cp->nr_cookie_domain_map; j++)
+					dom[j] = (struct revmap_pair){cp->cookie_domain_map[j].from,
+								      cp->cookie_domain_map[j].to};
+				for (size_t j = 0; j < cp->nr_cookie_path_map; j++)
+					path[j] = (struct revmap_pair){cp->cookie_path_map[j].from,
+								       cp->cookie_path_map[j].to};
+				memset(&rs, 0, sizeof(rs));
+				rs.url = url;
+				rs.nr_url = cp->nr_reverse_map;
+				rs.domain = dom;
+				rs.nr_domain = cp->nr_cookie_domain_map;
+				rs.path = path;
+				rs.nr_path = cp->nr_cookie_path_map;
+				wp->rm = revmap_new(&rs, err, sizeof(err));
+				rc = wp->rm ? 0 : -EINVAL;
+				if (!wp->rm)
+					pr_err("http: pool %s: reverse map: %s", cp->name, err);
+			}
+			free(url);
+			free(dom);
+			free(path);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+static int worker_init(struct hp_server *s, struct hp_worker *w, size_t id)
+{
+	const struct cfg *cfg = s->cfg;
+	int err;
+
+	w->s = s;
+	w->id = id;
+	w->stop_fd = -1;
+	w->loop = ev_loop_new(HP_MAX_FDS);
+	if (!w->loop)
+		return -errno;
+	w->free_bufs = calloc(HP_FREE_BUFS, sizeof(*w->free_bufs));
+	w->lsn = calloc(cfg->nr_listeners, sizeof(*w->lsn));
+	if (!w->free_bufs || !w->lsn)
+		return -ENOMEM;
+	for (size_t i = 0; i < cfg->nr_listeners; i++)
+		w->lsn[i].fd = -1;
+	err = worker_pools(w);
+	if (err)
+		return err;
+	w->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (w->stop_fd < 0)
+		return -errno;
+	err = ev_add_fd(w->loop, w->stop_fd, EV_READ, stop_cb, w);
+	if (err)
+		return err;
+	for (size_t i = 0; i < cfg->nr_listeners; i++) {
+		const struct cfg_listener *lc = &cfg->listeners[i];
+		struct hp_lsn *l = &w->lsn[i];
+
+		if (lc->mode != CFG_MODE_HTTP || id >= lc->workers)
+			continue;
+		l->w = w;
+		l->lc = lc;
+		l->idx = i;
+		l->rstats = calloc(lc->http.nr_routes + 1, sizeof(*l->rstats));
+		if (!l->rstats)
+			return -ENOMEM;
+		l->fd = sock_listen_reuseport(&lc->addr, lc->addrlen, lc->backlog, lc->sndbuf,
+					      lc->rcvbuf);
+		if (l->fd < 0) {
+			err = l->fd;
+			pr_err("http %s: listen on %s: %s", lc->name, lc->bind_str, strerror(-err));
+			return err;
+		}
+		err = ev_add_fd(w->loop, l->fd, EV_READ, listener_cb, l);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int fwd_conf_of(const struct cfg_http *h, int mode, struct fwd_conf *fc)
+{
+	memset(fc, 0, sizeof(*fc));
+	switch (mode) {
+	case CFG_FWD_XFF:
+		fc->mode = FWD_XFF;
+		break;
+	case CFG_FWD_FORWARDED:
+		fc->mode = FWD_FORWARDED;
+		break;
+	case CFG_FWD_BOTH:
+		fc->mode = FWD_XFF | FWD_FORWARDED;
+		break;
+	case CFG_FWD_HIDE:
+		fc->mode = FWD_HIDE;
+		break;
+	default:
+		fc->mode = 0;
+		break;
+	}
+	if (h->via && mode != CFG_FWD_HIDE)
+		fc->mode |= FWD_VIA;
+	fc->pseudonym = h->via_name;
+	return fwd_conf_check(fc, NULL, 0);
+}
+
+struct hp_server *hp_server_new(const struct cfg *cfg)
+{
+	struct hp_server *s;
+	size_t n = 0;
+	int err = 0;
+
+	for (size_t i = 0; i < cfg->nr_listeners; i++)
+		if (cfg->listeners[i].mode == CFG_MODE_HTTP && cfg->listeners[i].workers > n)
+			n = cfg->listeners[i].workers;
+	if (!n) {
+		errno = ENOENT;
+		return NULL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->cfg = cfg;
+	s->log_fd = -1;
+	s->rt = calloc(cfg->nr_listeners, sizeof(*s->rt));
+	s->fwd = calloc(cfg->nr_listeners, sizeof(*s->fwd));
+	s->rfwd = calloc(cfg->nr_listeners, sizeof(*s->rfwd));
+	if (!s->rt || !s->fwd || !s->rfwd) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	for (size_t i = 0; i < cfg->nr_listeners; i++) {
+		const struct cfg_listener *lc = &cfg->listeners[i];
+		struct route_rule *rules;
+		char msg[256];
+
+		if (lc->mode != CFG_MODE_HTTP)
+			continue;
+		rules = calloc(lc->http.nr_routes + 1, sizeof(*rules));
+		if (!rules) {
+			err = -ENOMEM;
+			goto fail;
+		}
+		for (size_t j = 0; j < lc->http.nr_routes; j++)
+			rules[j] = lc->http.routes[j].rule;
+		s->rt[i] = route_table_new(rules, lc->http.nr_routes, msg, sizeof(msg));
+		free(rules);
+		if (!s->rt[i]) {
+			pr_err("http %s: routes: %s", lc->name, msg);
+			err = -EINVAL;
+			goto fail;
+		}
+		if (fwd_conf_of(&lc->http, (int)lc->http.fwd, &s->fwd[i])) {
+			pr_err("http %s: forwarded headers: bad settings", lc->name);
+			err = -EINVAL;
+			goto fail;
+		}
+		s->rfwd[i] = calloc(lc->http.nr_routes + 1, sizeof(*s->rfwd[i]));
+		if (!s->rfwd[i]) {
+			err = -ENOMEM;
+			goto fail;
+		}
+		for (size_t j = 0; j < lc->http.nr_routes; j++) {
+			struct fwd_conf *fc;
+
+			if (lc->http.routes[j].fwd < 0)
+				continue;
+			fc = calloc(1, sizeof(*fc));
+			if (!fc || fwd_conf_of(&lc->http, lc->http.routes[j].fwd, fc)) {
+				free(fc);
+				err = -EINVAL;
+				goto fail;
+			}
+			s->rfwd[i][j] = fc;
+		}
+		/* one access log for the process: the first listener that asks for it */
+		if (s->log_fd < 0 && lc->http.access_log[0]) {
+			if (!strcmp(lc->http.access_log, "-")) {
+				s->log_fd = dup(STDOUT_FILENO);
+			} else {
+				s->log_fd = open(lc->http.access_log,
+						 O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+			}
+			if (s->log_fd < 0) {
+				err = -errno;
+				pr_err("http %s: access log %s: %s", lc->name, lc->http.access_log,
+				       strerror(errno));
+				goto fail;
+			}
+			s->log_fmt =
+			    lc->http.log_format == CFG_LOG_JSON ? ALOG_JSON : ALOG_COMBINED;
+		}
+	}
+	s->nr_workers = n;
+	s->w = calloc(n, sizeof(*s->w));
+	if (!s->w) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	for (size_t i = 0; i < n; i++) {
+		err = worker_init(s, &s->w[i], i);
+		if (err) {
+			s->nr_workers = i + 1;
+			goto fail;
+		}
+	}
+	return s;
+fail:
+	hp_server_free(s);
+	errno = err ? -err : EINVAL;
+	return NULL;
+}
+
+int hp_server_start(struct hp_server *s)
+{
+	for (size_t i = 0; i < s->nr_workers; i++) {
+		int err = pthread_create(&s->w[i].thread, NULL, worker_main, &s->w[i]);
+
+		if (err)
+			return -err;
+		s->w[i].started = true;
+	}
+	return 0;
+}
+
+void hp_server_free(struct hp_server *s)
+{
+	const struct cfg *cfg;
+
+	if (!s)
+		return;
+	cfg = s->cfg;
+	for (size_t i = 0; s->w && i < s->nr_workers; i++) {
+		struct hp_worker *w = &s->w[i];
+		uint64_t one = 1;
+
+		if (w->started) {
+			if (write(w->stop_fd, &one, sizeof(one)) < 0)
+				pr_warn("http: cannot stop worker %zu", i);
+			pthread_join(w->thread, NULL);
+		}
+	}
+	for (size_t i = 0; s->w && i < s->nr_workers; i++)
+		if (s->w[i].loop)
+			worker_free(&s->w[i]);
+	free(s->w);
+	for (size_t i = 0; i < cfg->nr_listeners; i++) {
+		if (s->rt)
+			route_table_free(s->rt[i]);
+		if (s->rfwd && s->rfwd[i]) {
+			for (size_t j = 0; j < cfg->listeners[i].http.nr_routes; j++)
+				free(s->rfwd[i][j]);
+			free(s->rfwd[i]);
+		}
+	}
+	free(s->rt);
+	free(s->fwd);
+	free(s->rfwd);
+	if (s->log_fd >= 0)
+		close(s->log_fd);
+	free(s);
+}
+
+void hp_server_totals(struct hp_server *s, struct hp_totals *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < s->nr_workers; i++) {
+		const uint64_t *src = (const uint64_t *)&s->w[i].tot;
+		uint64_t *dst = (uint64_t *)out;
+
+		/* every field is a uint64_t, written by its worker alone */
+		for (size_t j = 0; j < sizeof(*out) / sizeof(uint64_t); j++)
+			dst[j] += __atomic_load_n(&src[j], __ATOMIC_RELAXED);
+	}
+}
+
+void hp_server_print_stats(struct hp_server *s, FILE *f)
+{
+	const struct cfg *cfg = s->cfg;
+
+	for (size_t li = 0; li < cfg->nr_listeners; li++) {
+		const struct cfg_listener *lc = &cfg->listeners[li];
+
+		if (lc->mode != CFG_MODE_HTTP)
+			continue;
+		for (size_t r = 0; r <= lc->http.nr_routes; r++) {
+			struct hp_route_stats sum = {0};
+
+			for (size_t i = 0; i < s->nr_workers; i++) {
+				const struct hp_route_stats *rs;
+
+				if (!s->w[i].lsn[li].rstats)
+					continue;
+				rs = &s->w[i].lsn[li].rstats[r];
+				sum.requests += rs->requests;
+				for (int k = 0; k < 6; k++)
+					sum.status[k] += rs->status[k];
+			}
+			fprintf(
+			    f,
+			    "http %s route=%s requests=%llu 2xx=%llu 3xx=%llu 4xx=%llu 5xx=%llu\n",
+			    lc->name,
+			    r < lc->http.nr_routes ? lc->http.routes[r].rule.name : "(default)",
+			    (unsigned long long)sum.requests, (unsigned long long)sum.status[2],
+			    (unsigned long long)sum.status[3], (unsigned long long)sum.status[4],
+			    (unsigned long long)sum.status[5]);
+		}
+	}
+	for (size_t p = 0; p < cfg->nr_pools; p++) {
+		for (size_t b = 0; b < cfg->pools[p].nr_backends; b++) {
+			uint64_t req = 0, con = 0, fail = 0, reu = 0, idle = 0;
+
+			for (size_t i = 0; i < s->nr_workers; i++) {
+				const struct hp_backend *be = &s->w[i].pools[p].be[b];
+
+				req += be->requests;
+				con += be->connects;
+				fail += be->connect_fail;
+				reu += be->reused;
+				idle += be->nr_idle;
+			}
+			if (!req && !con)
+				continue;
+			fprintf(f,
+				"http pool=%s backend=%s requests=%llu connects=%llu reused=%llu "
+				"connect_fail=%llu idle=%llu\n",
+				cfg->pools[p].name, cfg->pools[p].backends[b].addr_str,
+				(unsigned long long)req, (unsigned long long)con,
+				(unsigned long long)reu, (unsigned long long)fail,
+				(unsigned long long)idle);
+		}
+	}
+}

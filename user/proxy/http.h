@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The HTTP/1.1 reverse proxy: the listeners of mode http, each served by
+ * `workers` threads. Every worker runs its own event loop on its own
+ * SO_REUSEPORT socket of each listener, with its own upstream pools, idle
+ * upstream connections and counters, so workers share nothing but the
+ * immutable config and route tables.
+ *
+ * A client connection carries one request at a time (pipelined requests
+ * wait in its buffer, answered in order). For each request:
+ *
+ *   head parsed (user/http/h1.c, strict) -> route (user/route/rules.c)
+ *   -> backend (user/route/pool.c) -> an idle upstream connection to it, or
+ *   a new one -> the head re-serialized (hop-by-hop fields dropped, route
+ *   ops, X-Forwarded-*, target as matched) -> the body re-framed as it
+ *   streams -> the response head re-serialized (reverse mapping, route ops)
+ *   -> its body re-framed -> the upstream connection back to the idle list
+ *   when both messages ended cleanly -> the access log line.
+ *
+ * Buffers are taken from a per-worker free list when a request starts and
+ * given back when the connection goes idle, so an idle keep-alive client
+ * costs only its small connection struct.
+ */
+#ifndef XDP_PROXY_HTTP_H
+#define XDP_PROXY_HTTP_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "config/config.h"
+
+struct hp_server;
+
+/* Counters summed over workers; see hp_server_totals. */
+struct hp_totals {
+	uint64_t accepted;	  /* client connections */
+	uint64_t active;	  /* client connections open now */
+	uint64_t requests;	  /* request heads parsed */
+	uint64_t status[6];	  /* responses sent by class: [1] 1xx .. [5] 5xx, [0] none */
+	uint64_t bad_request;	  /* refused by the parser (400, 413, 414, 431, 501, 505) */
+	uint64_t no_route;	  /* 404: no route and no default pool */
+	uint64_t up_connects;	  /* new upstream connections */
+	uint64_t up_reused;	  /* requests sent on an idle upstream connection */
+	uint64_t up_connect_fail; /* connects that failed or timed out */
+	uint64_t retries;	  /* requests sent again to another backend */
+	uint64_t up_bad_response; /* 502: the upstream's response was refused */
+	uint64_t timeouts;	  /* any timeout that ended a request or connection */
+	uint64_t upgrades;	  /* connections that became tunnels (101) */
+	uint64_t bytes_in;	  /* from clients */
+	uint64_t bytes_out;	  /* to clients */
+};
+
+/*
+ * Opens every mode-http listener of cfg (one SO_REUSEPORT socket per worker)
+ * and prepares the workers; nothing runs until hp_server_start. NULL with
+ * errno set (and the reason logged) on failure; a cfg without http
+ * listeners gives NULL with errno ENOENT. cfg must outlive the server.
+ */
+struct hp_server *hp_server_new(const struct cfg *cfg);
+/* Starts the worker threads. 0 or -errno. */
+int hp_server_start(struct hp_server *s);
+/*
+ * Stops and joins the workers (each closes its connections) and frees
+ * everything. Accepts NULL.
+ */
+void hp_server_free(struct hp_server *s);
+
+/* Sums the workers' counters (read while they run: each may be a little stale). */
+void hp_server_totals(struct hp_server *s, struct hp_totals *out);
+
+/* Per-route and per-backend counters, one line each, to f. */
+void hp_server_print_stats(struct hp_server *s, FILE *f);
+
+#endif
