@@ -269,6 +269,9 @@ check "idle keep-alive connection closed after about 2 s ($ms ms)" test "$ms" -g
 # --- WebSocket -----------------------------------------------------------------
 out=$(nsx hp "$PY" "$ORIGIN" ws 127.0.0.1 8080 200)
 check "WebSocket upgrade and 200 echoed messages through the tunnel ($out)" test "$out" = "ws ok 200"
+check "the tunnel was handed to the TCP proxy's splice ($(proxy_stat handoffs))" test "$(proxy_stat handoffs)" -ge 1
+kb=$(grep 'stats backend pool=main addr=127.0.0.13:8083' "$T_TMP/proxy.log" | tail -1 | sed -n 's/.*kernel_bytes=\([0-9]*\).*/\1/p')
+check "... and its bytes moved in the kernel (sockmap: $kb bytes)" test "${kb:-0}" -gt 0
 
 # --- big bodies ----------------------------------------------------------------
 head -c "$HTTP_BIG" /dev/urandom >"$T_TMP/ngx/files/big"

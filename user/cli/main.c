@@ -33,7 +33,8 @@ static void usage(FILE *f)
 		   "\n"
 		   "commands:\n"
 		   "  run -c FILE [--log-level LEVEL]\n"
-		   "                     run the proxy with the config FILE ('-' = embedded demo default)\n"
+		   "                     run the proxy with the config FILE ('-' = embedded demo "
+		   "default)\n"
 		   "  check -c FILE      validate FILE and print a summary\n"
 		   "  version            print the version\n"
 		   "  help               this text\n"
@@ -66,6 +67,15 @@ struct run_ctx {
 
 static void log_stats(struct run_ctx *rc);
 
+/* An HTTP tunnel (after 101) becomes a spliced TCP session. */
+static void http_handoff(void *arg, const struct hp_handoff *h)
+{
+	int err = tp_proxy_adopt(arg, h->listener, h->cfd, h->bfd, h->pool, h->backend);
+
+	if (err)
+		pr_warn("http: tunnel hand-off failed: %s", strerror(-err));
+}
+
 static void signal_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 {
 	struct run_ctx *rc = arg;
@@ -96,18 +106,19 @@ static void log_stats(struct run_ctx *rc)
 
 	tp_proxy_totals(rc->proxy, &t);
 	pr_info("stats accepted=%llu active=%llu spliced=%llu no_backend=%llu fallback=%llu "
-		"aborted=%llu sockhash=%ld",
+		"aborted=%llu adopted=%llu sockhash=%ld",
 		(unsigned long long)t.accepted, (unsigned long long)t.active,
 		(unsigned long long)t.spliced_active, (unsigned long long)t.no_backend,
 		(unsigned long long)t.kernel_fallback, (unsigned long long)t.aborted,
-		sc ? splice_ctl_count_socks(sc) : 0L);
+		(unsigned long long)t.adopted, sc ? splice_ctl_count_socks(sc) : 0L);
 	if (sc) {
 		uint64_t st[SPLICE_STAT_MAX];
 
 		if (!splice_ctl_stats(sc, st))
 			pr_info("stats splice redirect=%llu redirect_bytes=%llu pass_unarmed=%llu "
 				"pass_pending=%llu pass_credit=%llu pass_bytes=%llu "
-				"redirect_fail=%llu no_slot=%llu drop_fin=%llu ev_lost=%llu inject=%llu "
+				"redirect_fail=%llu no_slot=%llu drop_fin=%llu ev_lost=%llu "
+				"inject=%llu "
 				"inject_bytes=%llu trim=%llu trim_bytes=%llu trim_fail=%llu "
 				"seq_gap=%llu",
 				(unsigned long long)st[SPLICE_STAT_REDIRECT],
@@ -134,8 +145,8 @@ static void log_stats(struct run_ctx *rc)
 		pr_info("stats http accepted=%llu active=%llu requests=%llu 1xx=%llu 2xx=%llu "
 			"3xx=%llu 4xx=%llu 5xx=%llu bad_request=%llu no_route=%llu "
 			"up_connects=%llu up_reused=%llu up_connect_fail=%llu retries=%llu "
-			"up_bad_response=%llu timeouts=%llu upgrades=%llu bytes_in=%llu "
-			"bytes_out=%llu",
+			"up_bad_response=%llu timeouts=%llu upgrades=%llu handoffs=%llu "
+			"bytes_in=%llu bytes_out=%llu",
 			(unsigned long long)h.accepted, (unsigned long long)h.active,
 			(unsigned long long)h.requests, (unsigned long long)h.status[1],
 			(unsigned long long)h.status[2], (unsigned long long)h.status[3],
@@ -144,8 +155,8 @@ static void log_stats(struct run_ctx *rc)
 			(unsigned long long)h.up_connects, (unsigned long long)h.up_reused,
 			(unsigned long long)h.up_connect_fail, (unsigned long long)h.retries,
 			(unsigned long long)h.up_bad_response, (unsigned long long)h.timeouts,
-			(unsigned long long)h.upgrades, (unsigned long long)h.bytes_in,
-			(unsigned long long)h.bytes_out);
+			(unsigned long long)h.upgrades, (unsigned long long)h.handoffs,
+			(unsigned long long)h.bytes_in, (unsigned long long)h.bytes_out);
 	}
 	f = open_memstream(&buf, &len);
 	if (!f)
@@ -181,7 +192,7 @@ static void raise_nofile(void)
 
 static int cmd_run(const char *path, const char *level)
 {
-	struct run_ctx rc = { 0 };
+	struct run_ctx rc = {0};
 	struct cfg *cfg;
 	sigset_t mask;
 	int sfd = -1, ret = 1;
@@ -191,7 +202,8 @@ static int cmd_run(const char *path, const char *level)
 	if (!cfg)
 		return 1;
 	if (!cfg->nr_listeners) {
-		fprintf(stderr, "xdproxy: %s: no listeners defined (lb vips are for 'xdproxy attach')\n",
+		fprintf(stderr,
+			"xdproxy: %s: no listeners defined (lb vips are for 'xdproxy attach')\n",
 			path);
 		goto out_cfg;
 	}
@@ -229,6 +241,9 @@ static int cmd_run(const char *path, const char *level)
 	rc.http = hp_server_new(cfg);
 	if (!rc.http && errno != ENOENT)
 		goto out_proxy;
+	if (rc.http && tp_proxy_splice(rc.proxy) &&
+	    hp_server_set_handoff(rc.http, rc.loop, http_handoff, rc.proxy))
+		pr_warn("http: tunnels stay in userspace: cannot set up the hand-off");
 	if (rc.http && hp_server_start(rc.http)) {
 		pr_err("http workers: %s", strerror(errno));
 		goto out_proxy;
@@ -277,10 +292,10 @@ static int cmd_check(const char *path)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "log-level", required_argument, NULL, 'l' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+	    {"config", required_argument, NULL, 'c'},
+	    {"log-level", required_argument, NULL, 'l'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
 	const char *cmd, *config = NULL, *level = NULL;
 	int c;

@@ -212,6 +212,14 @@ struct hp_server {
 	struct fwd_conf *fwd;	 /* per cfg listener */
 	struct fwd_conf ***rfwd; /* per cfg listener, per route: NULL = the listener's */
 	int log_fd;		 /* access log, -1 = off */
+	/* tunnels to the TCP proxy (hp_server_set_handoff) */
+	hp_handoff_fn handoff_fn;
+	void *handoff_arg;
+	struct ev_loop *handoff_loop;
+	int handoff_fd; /* eventfd on handoff_loop, -1 = none */
+	pthread_mutex_t handoff_lock;
+	struct hp_handoff *handoff_q;
+	size_t handoff_n, handoff_cap;
 	enum alog_format log_fmt;
 };
 
@@ -1221,6 +1229,48 @@ static void txn_up_failed(struct hp_conn *c, bool timeout)
 	txn_attach(c);
 }
 
+/*
+ * The tunnel's sockets leave this worker for the TCP proxy's splice. Only
+ * when nothing is in flight here: both heads and every byte read with them
+ * were passed on, so the splice starts with what is still in the kernel.
+ * Returns true when the connection was handed off (c is then freed).
+ */
+static bool conn_handoff(struct hp_conn *c)
+{
+	struct hp_worker *w = c->w;
+	struct hp_server *s = w->s;
+	struct hp_up *u = c->up;
+	struct hp_handoff h;
+	uint64_t one = 1;
+	bool ok;
+
+	if (s->handoff_fd < 0 || buf_data(&c->out) || buf_data(&c->in) || buf_data(&u->in) ||
+	    c->rd_eof || u->eof || c->wr_blocked || u->wr_blocked)
+		return false;
+	h.cfd = c->fd;
+	h.bfd = u->fd;
+	h.listener = c->l->idx;
+	h.pool = (size_t)(u->be->wp - w->pools);
+	h.backend = u->be->idx;
+	pthread_mutex_lock(&s->handoff_lock);
+	ok = s->handoff_n < s->handoff_cap;
+	if (ok)
+		s->handoff_q[s->handoff_n++] = h;
+	pthread_mutex_unlock(&s->handoff_lock);
+	if (!ok)
+		return false; /* the queue is full: relay here */
+	if (write(s->handoff_fd, &one, sizeof(one)) < 0)
+		pr_warn("http: cannot wake the splice thread: %s", strerror(errno));
+	w->tot.handoffs++;
+	txn_log(c);
+	/* forget both sockets without closing them: they belong to the TCP proxy now */
+	ev_del_fd(w->loop, c->fd);
+	ev_del_fd(w->loop, u->fd);
+	c->fd = -1;
+	u->fd = -1;
+	return true;
+}
+
 /* One pass over the request steps; true when something moved. */
 static bool conn_step(struct hp_conn *c)
 {
@@ -1532,6 +1582,8 @@ static bool conn_step(struct hp_conn *c)
 			shutdown(c->fd, SHUT_WR);
 		if (c->up->eof && c->rd_eof && !buf_data(&c->up->in) && !buf_data(&c->in))
 			c->dead = true;
+		else if (conn_handoff(c))
+			c->dead = true; /* closes nothing: both fds are -1 now */
 		return moved;
 	}
 	rc = sock_write(c->fd, &c->out, &c->wr_blocked, &w->tot.bytes_out);
@@ -1707,7 +1759,7 @@ static void conn_close(struct hp_conn *c)
 		return;
 	}
 	if (c->t) {
-		if (c->st != CS_IDLE && c->st != CS_HEAD)
+		if (c->st != CS_IDLE && c->st != CS_HEAD && c->fd >= 0)
 			txn_log(c);
 		txn_put(w, c->t);
 		c->t = NULL;
@@ -1718,8 +1770,10 @@ static void conn_close(struct hp_conn *c)
 	}
 	ev_timer_cancel(w->loop, c->timer);
 	ev_timer_cancel(w->loop, c->kick);
-	ev_del_fd(w->loop, c->fd);
-	close(c->fd);
+	if (c->fd >= 0) {
+		ev_del_fd(w->loop, c->fd);
+		close(c->fd);
+	}
 	buf_put(w, &c->in);
 	buf_put(w, &c->out);
 	if (c->prev)
@@ -2023,6 +2077,8 @@ struct hp_server *hp_server_new(const struct cfg *cfg)
 		return NULL;
 	s->cfg = cfg;
 	s->log_fd = -1;
+	s->handoff_fd = -1;
+	pthread_mutex_init(&s->handoff_lock, NULL);
 	s->rt = calloc(cfg->nr_listeners, sizeof(*s->rt));
 	s->fwd = calloc(cfg->nr_listeners, sizeof(*s->fwd));
 	s->rfwd = calloc(cfg->nr_listeners, sizeof(*s->rfwd));
@@ -2112,6 +2168,54 @@ fail:
 	return NULL;
 }
 
+static void handoff_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct hp_server *s = arg;
+	struct hp_handoff q[64];
+	uint64_t v;
+	size_t n;
+
+	(void)loop;
+	(void)events;
+	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		return;
+	do {
+		pthread_mutex_lock(&s->handoff_lock);
+		n = s->handoff_n < 64 ? s->handoff_n : 64;
+		memcpy(q, s->handoff_q, n * sizeof(*q));
+		memmove(s->handoff_q, s->handoff_q + n, (s->handoff_n - n) * sizeof(*q));
+		s->handoff_n -= n;
+		pthread_mutex_unlock(&s->handoff_lock);
+		for (size_t i = 0; i < n; i++)
+			s->handoff_fn(s->handoff_arg, &q[i]);
+	} while (n == 64);
+}
+
+int hp_server_set_handoff(struct hp_server *s, struct ev_loop *loop, hp_handoff_fn fn, void *arg)
+{
+	int err;
+
+	if (s->handoff_fd >= 0 || !fn)
+		return -EINVAL;
+	s->handoff_cap = 1024;
+	s->handoff_q = calloc(s->handoff_cap, sizeof(*s->handoff_q));
+	if (!s->handoff_q)
+		return -ENOMEM;
+	s->handoff_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (s->handoff_fd < 0)
+		return -errno;
+	err = ev_add_fd(loop, s->handoff_fd, EV_READ, handoff_cb, s);
+	if (err) {
+		close(s->handoff_fd);
+		s->handoff_fd = -1;
+		return err;
+	}
+	s->handoff_fn = fn;
+	s->handoff_arg = arg;
+	s->handoff_loop = loop;
+	return 0;
+}
+
 int hp_server_start(struct hp_server *s)
 {
 	for (size_t i = 0; i < s->nr_workers; i++) {
@@ -2159,6 +2263,17 @@ void hp_server_free(struct hp_server *s)
 	free(s->rfwd);
 	if (s->log_fd >= 0)
 		close(s->log_fd);
+	if (s->handoff_fd >= 0) {
+		ev_del_fd(s->handoff_loop, s->handoff_fd);
+		close(s->handoff_fd);
+		/* the workers are gone: tunnels still queued are nobody's */
+		for (size_t i = 0; i < s->handoff_n; i++) {
+			close(s->handoff_q[i].cfd);
+			close(s->handoff_q[i].bfd);
+		}
+	}
+	free(s->handoff_q);
+	pthread_mutex_destroy(&s->handoff_lock);
 	free(s);
 }
 

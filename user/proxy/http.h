@@ -30,6 +30,7 @@
 #include "config/config.h"
 
 struct hp_server;
+struct ev_loop;
 
 /* Counters summed over workers; see hp_server_totals. */
 struct hp_totals {
@@ -46,6 +47,7 @@ struct hp_totals {
 	uint64_t up_bad_response; /* 502: the upstream's response was refused */
 	uint64_t timeouts;	  /* any timeout that ended a request or connection */
 	uint64_t upgrades;	  /* connections that became tunnels (101) */
+	uint64_t handoffs;	  /* tunnels handed to the TCP proxy's splice */
 	uint64_t bytes_in;	  /* from clients */
 	uint64_t bytes_out;	  /* to clients */
 };
@@ -64,6 +66,27 @@ int hp_server_start(struct hp_server *s);
  * everything. Accepts NULL.
  */
 void hp_server_free(struct hp_server *s);
+
+/*
+ * A tunnel leaving the HTTP proxy: after a 101, once both heads and any
+ * bytes that came with them have been passed on, the two sockets are opaque
+ * bytes and go to the TCP proxy, which splices them in the kernel
+ * (sockmap) or with splice(2) as the listener's `splice` says.
+ */
+struct hp_handoff {
+	int cfd, bfd;	 /* the caller owns them from now on */
+	size_t listener; /* index in cfg.listeners */
+	size_t pool;	 /* index in cfg.pools, and backend in that pool: for counters */
+	size_t backend;
+};
+typedef void (*hp_handoff_fn)(void *arg, const struct hp_handoff *h);
+
+/*
+ * Sends tunnels to fn, called on loop's thread (the workers queue them and
+ * wake it). Without this, tunnels stay in the workers, relayed in
+ * userspace. Call before hp_server_start. 0 or -errno.
+ */
+int hp_server_set_handoff(struct hp_server *s, struct ev_loop *loop, hp_handoff_fn fn, void *arg);
 
 /* Sums the workers' counters (read while they run: each may be a little stale). */
 void hp_server_totals(struct hp_server *s, struct hp_totals *out);

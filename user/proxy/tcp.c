@@ -33,10 +33,10 @@
 #include "net/sock.h"
 #include "util/log.h"
 
-#define TP_PEEK_MIN	(256u << 10)	/* smallest relay peek buffer */
+#define TP_PEEK_MIN	(256u << 10) /* smallest relay peek buffer */
 #define TP_PIPE_SIZE	(1u << 20)
-#define TP_ACCEPT_BATCH	64
-#define TP_POLL_MS	2	/* backlog / EOF re-check while relaying */
+#define TP_ACCEPT_BATCH 64
+#define TP_POLL_MS	2 /* backlog / EOF re-check while relaying */
 #define TP_NO_SLOT	UINT32_MAX
 
 enum tp_hmode {
@@ -49,13 +49,13 @@ struct tp_session;
 
 struct tp_half {
 	struct tp_session *s;
-	int *src, *dst;			/* point at the session's fds */
+	int *src, *dst; /* point at the session's fds */
 	enum tp_hmode mode;
-	bool eof;			/* src delivered its last byte */
-	bool done;			/* shutdown(dst, SHUT_WR) sent */
-	bool can_read, can_write;	/* readiness hints, cleared on EAGAIN */
-	bool waiting;			/* a backlog/EOF re-check is scheduled */
-	bool src_fin;			/* src's FIN arrived (EPOLLRDHUP/HUP): no way back to H_SPLICED */
+	bool eof;		  /* src delivered its last byte */
+	bool done;		  /* shutdown(dst, SHUT_WR) sent */
+	bool can_read, can_write; /* readiness hints, cleared on EAGAIN */
+	bool waiting;		  /* a backlog/EOF re-check is scheduled */
+	bool src_fin;		  /* src's FIN arrived (EPOLLRDHUP/HUP): no way back to H_SPLICED */
 	/* H_USER */
 	int pipe[2];
 	size_t pipe_fill, pipe_cap;
@@ -63,12 +63,12 @@ struct tp_half {
 	char *buf;
 	size_t buf_cap;
 	/* kernel bookkeeping */
-	uint32_t slot;			/* src's slot, or TP_NO_SLOT */
-	uint64_t user_written;		/* bytes userspace wrote to dst, ever */
-	uint64_t written_base;		/* dst's written counter minus user_written at arm */
-	uint64_t fwd_checked;		/* fwd_bytes when backlog was last seen 0 */
-	bool backlog_zero;		/* ... and it was */
-	uint64_t bytes;			/* userspace-moved bytes (stats) */
+	uint32_t slot;	       /* src's slot, or TP_NO_SLOT */
+	uint64_t user_written; /* bytes userspace wrote to dst, ever */
+	uint64_t written_base; /* dst's written counter minus user_written at arm */
+	uint64_t fwd_checked;  /* fwd_bytes when backlog was last seen 0 */
+	bool backlog_zero;     /* ... and it was */
+	uint64_t bytes;	       /* userspace-moved bytes (stats) */
 };
 
 enum tp_sstate {
@@ -85,7 +85,7 @@ struct tp_listener {
 struct tp_backend {
 	const struct cfg_backend *cfg;
 	struct tp_backend_stats st;
-	int cur_weight;			/* smooth WRR state */
+	int cur_weight; /* smooth WRR state */
 };
 
 struct tp_pool {
@@ -102,10 +102,10 @@ struct tp_session {
 	enum tp_sstate state;
 	struct tp_half c2b, b2c;
 	struct tp_backend *be;
-	uint32_t slot;			/* even slot of the pair, or TP_NO_SLOT */
+	uint32_t slot; /* even slot of the pair, or TP_NO_SLOT */
 	bool cfd_watched, bfd_watched;
 	struct ev_timer *timer;
-	uint64_t tried;			/* bitmap of tried backends (first 64) */
+	uint64_t tried; /* bitmap of tried backends (first 64) */
 	unsigned attempts;
 };
 
@@ -116,10 +116,10 @@ struct tp_proxy {
 	size_t nr_ls;
 	struct tp_pool *pools;
 	struct splice_ctl *splice;
-	uint32_t *free_slots;		/* stack of free even slots */
+	uint32_t *free_slots; /* stack of free even slots */
 	uint32_t nr_free;
-	struct tp_session **by_slot;	/* pair index -> session */
-	struct tp_session *sessions;	/* list of live sessions */
+	struct tp_session **by_slot; /* pair index -> session */
+	struct tp_session *sessions; /* list of live sessions */
 	struct tp_totals tot;
 	uint64_t budget_default;
 };
@@ -290,7 +290,7 @@ static int half_user_step(struct tp_half *h)
 			if (n > 0) {
 				h->pipe_fill -= (size_t)n;
 				h->bytes += (uint64_t)n;
-				h->can_read = true;	/* room in the pipe again */
+				h->can_read = true; /* room in the pipe again */
 				moved = true;
 			} else if (n < 0 && errno == EAGAIN) {
 				h->can_write = false;
@@ -444,7 +444,7 @@ static int half_relay_step(struct tp_half *h)
 		}
 		k = splice_ctl_inject(ctl, h->slot ^ 1, h->buf, (size_t)n);
 		if (k == -EAGAIN) {
-			h->waiting = true;	/* injector full: retry on a tick */
+			h->waiting = true; /* injector full: retry on a tick */
 			break;
 		}
 		if (k < 0)
@@ -525,8 +525,8 @@ static void half_to_relay(struct tp_half *h)
 static void fd_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 {
 	struct tp_session *s = arg;
-	struct tp_half *rd = fd == s->cfd ? &s->c2b : &s->b2c;	/* fd is its src */
-	struct tp_half *wr = fd == s->cfd ? &s->b2c : &s->c2b;	/* fd is its dst */
+	struct tp_half *rd = fd == s->cfd ? &s->c2b : &s->b2c; /* fd is its src */
+	struct tp_half *wr = fd == s->cfd ? &s->b2c : &s->c2b; /* fd is its dst */
 
 	(void)loop;
 	if (s->state == S_CONNECTING) {
@@ -858,6 +858,48 @@ static void listener_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg
 	}
 }
 
+int tp_proxy_adopt(struct tp_proxy *p, size_t li, int cfd, int bfd, size_t pool, size_t be)
+{
+	struct tp_session *s;
+
+	if (li >= p->nr_ls || pool >= p->cfg->nr_pools || be >= p->pools[pool].n ||
+	    !(s = calloc(1, sizeof(*s)))) {
+		close(cfd);
+		close(bfd);
+		return -EINVAL;
+	}
+	s->p = p;
+	s->l = &p->ls[li];
+	s->cfd = cfd;
+	s->bfd = bfd;
+	s->slot = TP_NO_SLOT;
+	s->be = &p->pools[pool].be[be];
+	half_init(&s->c2b, s, &s->cfd, &s->bfd);
+	half_init(&s->b2c, s, &s->bfd, &s->cfd);
+	s->next = p->sessions;
+	if (p->sessions)
+		p->sessions->prev = s;
+	p->sessions = s;
+	p->tot.active++;
+	p->tot.adopted++;
+	if (ev_add_fd(p->loop, cfd, EV_RDHUP, fd_cb, s)) {
+		session_close(s, true);
+		return -ENOMEM;
+	}
+	s->cfd_watched = true;
+	if (ev_add_fd(p->loop, bfd, 0, fd_cb, s)) {
+		session_close(s, true);
+		return -ENOMEM;
+	}
+	s->bfd_watched = true;
+	/* connected already: the rest is what a new session does once up */
+	s->state = S_RUNNING;
+	s->be->st.conns++;
+	s->be->st.active++;
+	session_start_running(s);
+	return 0;
+}
+
 static int splice_event_cb(void *arg, const struct splice_event *ev)
 {
 	struct tp_proxy *p = arg;
@@ -868,7 +910,7 @@ static int splice_event_cb(void *arg, const struct splice_event *ev)
 		return 0;
 	s = p->by_slot[ev->slot / 2];
 	if (!s)
-		return 0;	/* stale: the session is gone */
+		return 0; /* stale: the session is gone */
 	h = (ev->slot & 1) ? &s->b2c : &s->c2b;
 	if (h->slot != ev->slot)
 		return 0;
@@ -878,7 +920,8 @@ static int splice_event_cb(void *arg, const struct splice_event *ev)
 		 * delivered and could not cut them off: the byte stream can
 		 * no longer be kept exact, so reset rather than corrupt it.
 		 */
-		pr_warn("splice: slot %u: repeated bytes could not be trimmed; resetting the connection",
+		pr_warn("splice: slot %u: repeated bytes could not be trimmed; resetting the "
+			"connection",
 			ev->slot);
 		session_close(s, true);
 	} else if (ev->kind == SPLICE_EV_PASS) {
@@ -903,7 +946,7 @@ static void splice_events_cb(struct ev_loop *loop, int fd, uint32_t events, void
 struct tp_proxy *tp_proxy_new(struct ev_loop *loop, const struct cfg *cfg)
 {
 	struct tp_proxy *p;
-	bool need_kernel = false;
+	bool need_kernel = false, want_kernel = false;
 	int err = -ENOMEM;
 
 	p = calloc(1, sizeof(*p));
@@ -926,15 +969,25 @@ struct tp_proxy *tp_proxy_new(struct ev_loop *loop, const struct cfg *cfg)
 		for (size_t j = 0; j < pool->n; j++)
 			pool->be[j].cfg = &pool->cfg->backends[j];
 	}
-	for (size_t i = 0; i < cfg->nr_listeners; i++)
-		if (cfg->listeners[i].mode == CFG_MODE_TCP &&
-		    cfg->listeners[i].splice == CFG_SPLICE_KERNEL)
+	for (size_t i = 0; i < cfg->nr_listeners; i++) {
+		if (cfg->listeners[i].splice != CFG_SPLICE_KERNEL)
+			continue;
+		if (cfg->listeners[i].mode == CFG_MODE_TCP)
 			need_kernel = true;
+		else
+			want_kernel = true; /* HTTP tunnels: splice when we can */
+	}
 
-	if (need_kernel) {
+	if (need_kernel || want_kernel) {
 		uint32_t pairs = cfg->max_conns;
 
 		p->splice = splice_ctl_open(pairs, cfg->pin_path);
+		if (!p->splice && !need_kernel) {
+			pr_warn("kernel splice unavailable (%s): HTTP tunnels are relayed in "
+				"userspace",
+				strerror(errno));
+			goto listeners;
+		}
 		if (!p->splice) {
 			err = -errno;
 			pr_err("kernel splice unavailable (%s); use 'splice: user' or run as root",
@@ -948,11 +1001,13 @@ struct tp_proxy *tp_proxy_new(struct ev_loop *loop, const struct cfg *cfg)
 		for (uint32_t k = 0; k < pairs; k++)
 			p->free_slots[k] = 2 * (pairs - 1 - k);
 		p->nr_free = pairs;
-		err = ev_add_fd(loop, splice_ctl_events_fd(p->splice), EV_READ, splice_events_cb, p);
+		err =
+		    ev_add_fd(loop, splice_ctl_events_fd(p->splice), EV_READ, splice_events_cb, p);
 		if (err)
 			goto err;
 	}
 
+listeners:
 	for (size_t i = 0; i < cfg->nr_listeners; i++) {
 		const struct cfg_listener *lc = &cfg->listeners[i];
 		struct tp_listener *l = &p->ls[i];
@@ -975,7 +1030,8 @@ struct tp_proxy *tp_proxy_new(struct ev_loop *loop, const struct cfg *cfg)
 		if (err)
 			goto err;
 		pr_info("listener %s on %s -> pool %s, %s splice", lc->name, lc->bind_str,
-			cfg->pools[lc->pool].name, lc->splice == CFG_SPLICE_KERNEL ? "kernel" : "user");
+			cfg->pools[lc->pool].name,
+			lc->splice == CFG_SPLICE_KERNEL ? "kernel" : "user");
 	}
 	return p;
 err:
@@ -1054,13 +1110,14 @@ void tp_proxy_print_stats(struct tp_proxy *p, FILE *f)
 				p->cfg->pools[i].name, p->pools[i].be[j].cfg->addr_str,
 				(unsigned long long)st->conns, (unsigned long long)st->active,
 				(unsigned long long)st->connect_fail,
-				(unsigned long long)st->bytes_c2b, (unsigned long long)st->bytes_b2c,
+				(unsigned long long)st->bytes_c2b,
+				(unsigned long long)st->bytes_b2c,
 				(unsigned long long)st->kernel_bytes);
 		}
 	}
 }
 
-static const char *const hmode_names[] = { "user", "relay", "spliced" };
+static const char *const hmode_names[] = {"user", "relay", "spliced"};
 
 static void half_dump(struct tp_half *h, const char *name, FILE *f)
 {
@@ -1072,7 +1129,8 @@ static void half_dump(struct tp_half *h, const char *name, FILE *f)
 		uint64_t w = 0;
 
 		sock_tcp_written(*h->dst, &w);
-		fprintf(f, " slot=%u fwd=%llu pass=%llu pending=%llu credit=%llu notify_at=%llu "
+		fprintf(f,
+			" slot=%u fwd=%llu pass=%llu pending=%llu credit=%llu notify_at=%llu "
 			"dst_written=%llu trimmed=%llu/%u",
 			h->slot, (unsigned long long)splice_load(&d->fwd_bytes),
 			(unsigned long long)splice_load(&d->pass_bytes),
@@ -1088,8 +1146,8 @@ static void half_dump(struct tp_half *h, const char *name, FILE *f)
 void tp_proxy_dump(struct tp_proxy *p, FILE *f)
 {
 	for (struct tp_session *s = p->sessions; s; s = s->next) {
-		fprintf(f, "session cfd=%d bfd=%d state=%d watched=%d/%d ev=%#x/%#x timer=%d\n", s->cfd,
-			s->bfd, s->state, s->cfd_watched, s->bfd_watched,
+		fprintf(f, "session cfd=%d bfd=%d state=%d watched=%d/%d ev=%#x/%#x timer=%d\n",
+			s->cfd, s->bfd, s->state, s->cfd_watched, s->bfd_watched,
 			s->cfd >= 0 ? ev_fd_events(p->loop, s->cfd) : 0,
 			s->bfd >= 0 ? ev_fd_events(p->loop, s->bfd) : 0, s->timer != NULL);
 		half_dump(&s->c2b, "c2b", f);
