@@ -95,6 +95,14 @@ def serve(addr, port, logfile):
                 head = read_head(f)
                 if head is None:
                     return
+                if head.startswith(b"PROXY "):
+                    # PROXY protocol v1: one line, then the request
+                    pp, head = head.split(b"\r\n", 1)
+                    if not head or head in (b"\r\n", b"\n"):
+                        head = read_head(f)
+                        if head is None:
+                            return
+                    head = head.replace(b"\r\n", b"\r\nX-Origin-Proxy-Line: " + pp + b"\r\n", 1)
                 with lock:
                     log.write(head + b"----\n")
                 line = head.split(b"\r\n", 1)[0].split(b" ")

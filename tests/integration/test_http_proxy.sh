@@ -106,6 +106,9 @@ listeners:
       - name: void
         host: void.test
         pool: void
+      - name: pp
+        host: pp.test
+        pool: pp
   - name: strict
     bind: 127.0.0.1:8090
     mode: http
@@ -141,6 +144,10 @@ pools:
     backends:
       - address: 127.0.0.14:8084
       - address: 127.0.0.11:8081
+  - name: pp
+    proxy_protocol: v1
+    backends:
+      - address: 127.0.0.13:8083
   - name: void
     retries: 0
     backends:
@@ -200,6 +207,10 @@ out=$(cx -H 'Host: only.test' -H 'X-Forwarded-For: 1.2.3.4' -H 'Via: 1.0 corp' \
 check "hide mode: no identifying header reaches the origin" \
 	test -z "$(grep -iE '^(X-Forwarded|Via|X-Real-IP|Forwarded)' <<<"$out")"
 check "hide mode: Authorization kept" grep -qi '^Authorization: Basic x' <<<"$out"
+
+out=$(cx -H 'Host: pp.test' "$P/headers")
+check "PROXY protocol v1 toward the backend names the client" \
+	grep -qE '^X-Origin-Proxy-Line: PROXY TCP4 127.0.0.1 127.0.0.1 [0-9]+ 8080' <<<"$out"
 
 # --- reverse mapping -----------------------------------------------------------
 out=$(cx -D - -o /dev/null -H 'Host: x.app.test' "$P/app/redirect")

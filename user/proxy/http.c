@@ -41,6 +41,7 @@
 #include "http/fwd.h"
 #include "http/h1.h"
 #include "http/revmap.h"
+#include "net/proxyproto.h"
 #include "net/sock.h"
 #include "route/pool.h"
 #include "route/rules.h"
@@ -572,8 +573,12 @@ static void up_release(struct hp_up *u, bool reusable)
 	const struct cfg_pool *cp = be->wp->cp;
 
 	u->c = NULL;
+	/*
+	 * A connection that began with a PROXY header speaks for one client:
+	 * it is never given to another.
+	 */
 	if (!reusable || u->eof || buf_data(&u->in) || buf_data(&u->out) ||
-	    be->nr_idle >= cp->keepalive || !cp->keepalive) {
+	    be->nr_idle >= cp->keepalive || !cp->keepalive || cp->proxy_protocol != CFG_PP_OFF) {
 		be->nr_idle++; /* up_close unlinks an idle one; it is not linked */
 		u->c = NULL;
 		u->next = u->prev = NULL;
@@ -863,6 +868,22 @@ static int txn_send_head(struct hp_conn *c)
 	size_t nr_add = 0, used = 0, len;
 	int rc;
 
+	if (!u->reused && t->wp->cp->proxy_protocol != CFG_PP_OFF && !buf_data(&u->out)) {
+		/* a new connection starts with the PROXY header naming our client */
+		const struct sockaddr *src = (const struct sockaddr *)&c->peer;
+		const struct sockaddr *dst = (const struct sockaddr *)&c->local;
+
+		if (buf_reserve(&u->out, PP_V1_MAX + 256))
+			return -ENOMEM;
+		rc = t->wp->cp->proxy_protocol == CFG_PP_V1
+			 ? pp_v1_write(src, dst, u->out.p + u->out.len, u->out.cap - u->out.len,
+				       &len)
+			 : pp_v2_write(src, dst, NULL, 0, u->out.p + u->out.len,
+				       u->out.cap - u->out.len, &len);
+		if (rc)
+			return rc;
+		u->out.len += (uint32_t)len;
+	}
 	memset(&drop, 0, sizeof(drop));
 	h1_hop_fields(m, buf, t->upgrade ? H1_HOP_KEEP_UPGRADE : 0, &drop);
 	if (t->rule >= 0) {
