@@ -294,6 +294,10 @@ out=$(lbcli backend add 198.18.100.1:80 2001:db8:21::2 2>&1)
 check "backend of another family is refused clearly" grep -q 'address family' <<<"$out"
 out=$(lbcli vip add 198.18.100.5:80 --mode ipip 2>&1)
 check "ipip without --source is refused clearly" grep -q 'need --source' <<<"$out"
+out=$(lbcli vip add 198.18.100.6:80 --mode nat --source 198.18.100.1 2>&1)
+check "a NAT source on a VIP address is refused clearly" grep -q 'NAT source cannot be a VIP address' <<<"$out"
+out=$(lbcli vip add 198.18.30.1:80 2>&1)
+check "a VIP on a NAT source address is refused clearly" grep -q 'NAT source cannot be a VIP address' <<<"$out"
 out=$(lbcli vip add nonsense 2>&1); rc=$?
 check "a bad VIP argument exits 2 with a message" test $rc -eq 2 -a -n "$(grep 'bad VIP' <<<"$out")"
 

@@ -1282,6 +1282,27 @@ static void test_err_lb_source_in_dsr(void **state)
 	expect_lb_error("6:15", "source: not used in mode dsr-l2", 6, "", 0);
 }
 
+static void test_err_lb_nat_source_is_vip(void **state)
+{
+	(void)state;
+	/* its own address */
+	expect_error("lb:\n  vips:\n    - name: a\n      address: 198.18.0.10\n      port: 80\n"
+		     "      mode: nat\n      source: 198.18.0.10\n      backends: []\n",
+		     "7:15", "source: 198.18.0.10 is the address of vip 'a'; a NAT source");
+	/* an earlier VIP's address */
+	expect_error("lb:\n  vips:\n    - name: a\n      address: 198.18.0.10\n      port: 80\n"
+		     "      backends: []\n    - name: b\n      address: 198.18.0.11\n"
+		     "      port: 80\n      mode: nat\n      source: 198.18.0.10\n"
+		     "      backends: []\n",
+		     "11:15", "source: 198.18.0.10 is the address of vip 'a'");
+	/* a later VIP on an earlier VIP's NAT source */
+	expect_error("lb:\n  vips:\n    - name: a\n      address: 198.18.0.10\n      port: 80\n"
+		     "      mode: nat\n      source: 198.18.2.1\n      backends: []\n"
+		     "    - name: b\n      address: 198.18.2.1\n      port: 80\n"
+		     "      backends: []\n",
+		     "10:16", "vip 'b': 198.18.2.1 is the NAT source of vip 'a'");
+}
+
 static void test_err_lb_source_family(void **state)
 {
 	(void)state;
@@ -2911,6 +2932,7 @@ int main(void)
 	    cmocka_unit_test(test_err_lb_source_missing),
 	    cmocka_unit_test(test_err_lb_source_in_dsr),
 	    cmocka_unit_test(test_err_lb_source_family),
+	    cmocka_unit_test(test_err_lb_nat_source_is_vip),
 	    cmocka_unit_test(test_err_lb_backend_family),
 	    cmocka_unit_test(test_err_lb_backend_port_not_nat),
 	    cmocka_unit_test(test_err_lb_table_size),

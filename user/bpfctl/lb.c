@@ -716,6 +716,38 @@ static int check_key(const struct lb_vip_key *key)
 	return 0;
 }
 
+/*
+ * A NAT source must not be a VIP address, in either order of adding: the
+ * datapath takes packets to a VIP address as VIP traffic and would never
+ * translate the replies back. -EADDRINUSE when key's VIP would break that.
+ */
+static int nat_src_conflict(struct lb_ctl *ctl, const struct lb_vip_key *key, uint8_t mode,
+			    const __be32 src[4])
+{
+	struct lb_vip_key k, next, *prev = NULL;
+	struct lb_vip v;
+
+	if (mode == LB_MODE_NAT && src) {
+		struct lb_vip_key a = *key;
+
+		memcpy(a.addr, src, sizeof(a.addr));
+		a.port = 0;
+		a.proto = 0;
+		if (!vip_get(ctl, &a, &v) || addr_eq(src, key->addr))
+			return -EADDRINUSE;
+	}
+	while (!bpf_map_get_next_key(ctl->fd[M_VIPS], prev, &next)) {
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(ctl->fd[M_VIPS], &k, &v) || (v.flags & LB_VIP_F_ADDR))
+			continue;
+		if (v.mode == LB_MODE_NAT && k.family == key->family && addr_eq(v.src, key->addr) &&
+		    memcmp(&k, key, sizeof(k)))
+			return -EADDRINUSE;
+	}
+	return 0;
+}
+
 int lb_ctl_vip_set(struct lb_ctl *ctl, const struct lb_vip_key *key, uint8_t mode,
 		   const __be32 src[4], uint32_t table_size)
 {
@@ -735,6 +767,9 @@ int lb_ctl_vip_set(struct lb_ctl *ctl, const struct lb_vip_key *key, uint8_t mod
 		return -EDESTADDRREQ;
 	if (table_size && !maglev_size_ok(table_size))
 		return -EDOM;
+	err = nat_src_conflict(ctl, key, mode, src);
+	if (err)
+		return err;
 	exists = !vip_get(ctl, key, &v);
 	if (!exists) {
 		memset(&v, 0, sizeof(v));

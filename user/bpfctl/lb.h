@@ -70,7 +70,9 @@ int lb_ctl_ifstatus(int ifindex, struct lb_ifstatus *st);
  * address, and its memberships (reals used by nothing else are removed).
  * Both keep lb_vip_filter in step with lb_vips (flags set before an entry
  * goes in, recounted after one goes out or changes); lb_ctl_open with
- * LB_CTL_CREATE recounts it too.
+ * LB_CTL_CREATE recounts it too. -EADDRINUSE: a NAT source would be a VIP
+ * address (the new VIP's source is one, or its address is another NAT
+ * VIP's source).
  */
 int lb_ctl_vip_set(struct lb_ctl *ctl, const struct lb_vip_key *key, uint8_t mode,
 		   const __be32 src[4], uint32_t table_size);

@@ -140,6 +140,12 @@ static int fail(const char *what, int err)
 				"toward backends)\n",
 			what);
 		break;
+	case EADDRINUSE:
+		fprintf(stderr,
+			"xdproxy: %s: a NAT source cannot be a VIP address (replies to a VIP "
+			"address are never translated back): use an address of its own\n",
+			what);
+		break;
 	case EDOM:
 		fprintf(stderr, "xdproxy: %s: table size must be a prime <= %u\n", what, LB_RING_MAX);
 		break;

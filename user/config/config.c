@@ -2319,6 +2319,25 @@ static int cfg_check_vip(struct cfg_ctx *ctx, yaml_node_t *map, size_t idx, yaml
 				 "source: %s is %s but the vip address %s is %s", v->src.str,
 				 cfg_lb_family(v->src.family), v->addr.str,
 				 cfg_lb_family(v->addr.family));
+	/*
+	 * A NAT source must not be a VIP address: the datapath takes packets to
+	 * a VIP address as VIP traffic and would never translate the replies.
+	 */
+	for (size_t i = 0; i <= idx; i++) {
+		const struct cfg_vip *o = &ctx->cfg->vips[i];
+
+		if (v->mode == LB_MODE_NAT && cfg_lb_addr_equal(&v->src, &o->addr))
+			return cfg_error(ctx, src_node->start_mark,
+					 "source: %s is the address of vip '%s'; a NAT source "
+					 "must be an address of its own (replies to a VIP "
+					 "address are never translated back)",
+					 v->src.str, o->name);
+		if (i < idx && o->mode == LB_MODE_NAT && cfg_lb_addr_equal(&o->src, &v->addr))
+			return cfg_error(ctx, addr_node->start_mark,
+					 "vip '%s': %s is the NAT source of vip '%s'; a VIP "
+					 "address cannot be a NAT source",
+					 v->name, v->addr.str, o->name);
+	}
 	return cfg_check_lb_backends(ctx, idx, bn);
 }
 
