@@ -288,6 +288,16 @@ check "vip add (nat, from the CLI)" lbcli vip add 198.18.100.9:80 --mode nat --s
 check "backend add to it" lbcli backend add 198.18.100.9:80 198.18.22.2
 out=$(nsx cl "$PY" "$LBHTTP" spread http://198.18.100.9/id 20)
 check "the CLI-made VIP answers from its one backend" grep -q '^b2 20$' <<<"$out"
+# Sixteen CLI processes at once: each takes the pin directory's lock, so
+# none of their changes (ids, memberships, table rebuilds) is lost.
+check "vip add for the concurrency check" lbcli vip add 198.18.100.8:80
+pids=()
+for i in $(seq 1 16); do lbcli backend add 198.18.100.8:80 "198.18.90.$i" >/dev/null 2>&1 & pids+=($!); done
+okc=0
+for p in "${pids[@]}"; do wait "$p" && okc=$((okc + 1)); done
+n=$(lbcli backend list 198.18.100.8:80 | grep -o '198\.18\.90\.[0-9]*' | sort -u | wc -l)
+check "16 concurrent backend adds: $okc succeeded, $n listed" test "$okc" = 16 -a "$n" = 16
+check "vip del after the concurrency check" lbcli vip del 198.18.100.8:80
 check "vip del" lbcli vip del 198.18.100.9:80
 check "vip list no longer has it" test -z "$(lbcli vip list | grep 198.18.100.9)"
 out=$(lbcli backend add 198.18.100.1:80 2001:db8:21::2 2>&1)

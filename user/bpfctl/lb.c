@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/statfs.h>
 #include <linux/magic.h>
@@ -51,6 +53,7 @@ static const char *const map_names[M_MAX] = {
 struct lb_ctl {
 	struct xdp_lb_bpf *skel; /* LB_CTL_CREATE only */
 	char pin_dir[256];
+	int lock_fd; /* LB_CTL_LOCK: the pin directory, flock'ed; else -1 */
 	int fd[M_MAX];
 	int ncpus;
 };
@@ -255,6 +258,7 @@ struct lb_ctl *lb_ctl_open(const char *pin_dir, unsigned int flags)
 
 	if (!ctl)
 		return NULL;
+	ctl->lock_fd = -1;
 	for (i = 0; i < M_MAX; i++)
 		ctl->fd[i] = -1;
 	if (!pin_dir)
@@ -271,6 +275,17 @@ struct lb_ctl *lb_ctl_open(const char *pin_dir, unsigned int flags)
 		goto err_free;
 	}
 	libxdp_set_print(libxdp_log);
+	if (flags & LB_CTL_LOCK) {
+		err = bpffs_prepare(ctl->pin_dir);
+		if (err)
+			goto err_free;
+		ctl->lock_fd = open(ctl->pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (ctl->lock_fd < 0 || flock(ctl->lock_fd, LOCK_EX)) {
+			err = -errno;
+			pr_err("lb: cannot lock %s: %s", ctl->pin_dir, strerror(errno));
+			goto err_free;
+		}
+	}
 	if (flags & LB_CTL_CREATE)
 		err = load_and_pin(ctl);
 	else
@@ -294,6 +309,8 @@ void lb_ctl_close(struct lb_ctl *ctl)
 		if (ctl->fd[i] >= 0)
 			close(ctl->fd[i]);
 	xdp_lb_bpf__destroy(ctl->skel);
+	if (ctl->lock_fd >= 0)
+		close(ctl->lock_fd); /* releases the flock */
 	free(ctl);
 }
 

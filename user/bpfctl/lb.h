@@ -25,6 +25,13 @@ struct lb_ctl;
 
 /* lb_ctl_open flags */
 #define LB_CTL_CREATE (1u << 0) /* load the program; create and pin maps that are missing */
+/*
+ * Hold an exclusive flock on the pin directory until lb_ctl_close: for
+ * commands that change the state, so that two of them at once cannot
+ * interleave their read-modify-write steps (ids, tables, the filter).
+ * Readers (status, list, stats) take no lock and see each map entry whole.
+ */
+#define LB_CTL_LOCK (1u << 1)
 
 /*
  * Open the LB state pinned under pin_dir (NULL: LB_PIN_DEFAULT). Without

@@ -297,7 +297,7 @@ static int cmd_attach(const struct lb_opts *o, const char *ifname)
 			return 1;
 		}
 	}
-	ctl = open_state(o, LB_CTL_CREATE);
+	ctl = open_state(o, LB_CTL_CREATE | LB_CTL_LOCK);
 	if (!ctl)
 		goto out_cfg;
 	/* Tables first, so the program goes live with its VIPs in place. */
@@ -478,7 +478,7 @@ static int cmd_vip(const struct lb_opts *o, int argc, char **argv)
 					   o->source);
 		}
 	}
-	ctl = open_state(o, 0);
+	ctl = open_state(o, LB_CTL_LOCK);
 	if (!ctl)
 		return 1;
 	if (!strcmp(argv[0], "add"))
@@ -529,7 +529,7 @@ static int cmd_backend(const struct lb_opts *o, int argc, char **argv)
 			return bad("backend drain needs exactly one ADDR[:PORT]%s", "");
 		if (lb_addr_parse(argv[1], &fam, addr, &port))
 			return bad("bad backend address '%s'", argv[1]);
-		ctl = open_state(o, 0);
+		ctl = open_state(o, LB_CTL_LOCK);
 		if (!ctl)
 			return 1;
 		err = lb_ctl_backend_drain(ctl, fam, addr, port, !o->undo);
@@ -541,7 +541,7 @@ static int cmd_backend(const struct lb_opts *o, int argc, char **argv)
 	if (!strcmp(argv[0], "refresh")) {
 		if (argc != 1)
 			return bad("unexpected argument '%s'", argv[1]);
-		ctl = open_state(o, 0);
+		ctl = open_state(o, LB_CTL_LOCK);
 		if (!ctl)
 			return 1;
 		err = lb_ctl_refresh_hops(ctl);
@@ -560,7 +560,7 @@ static int cmd_backend(const struct lb_opts *o, int argc, char **argv)
 		return ret;
 	if (lb_addr_parse(argv[2], &fam, addr, &port))
 		return bad("bad backend address '%s'", argv[2]);
-	ctl = open_state(o, 0);
+	ctl = open_state(o, LB_CTL_LOCK);
 	if (!ctl)
 		return 1;
 	if (!strcmp(argv[0], "add"))
