@@ -109,6 +109,9 @@ listeners:
       - name: pp
         host: pp.test
         pool: pp
+      - name: short
+        host: short.test
+        pool: short
   - name: strict
     bind: 127.0.0.1:8090
     mode: http
@@ -144,6 +147,10 @@ pools:
     backends:
       - address: 127.0.0.14:8084
       - address: 127.0.0.11:8081
+  - name: short
+    keepalive_timeout: 300ms
+    backends:
+      - address: 127.0.0.12:8082
   - name: pp
     proxy_protocol: v1
     backends:
@@ -248,6 +255,19 @@ check "upstream keep-alive: 200 requests on $conns origin connections (reuse $((
 	test "$conns" -le 8
 reused=$(proxy_stat up_reused)
 check "proxy counts reused upstream connections ($reused)" test "${reused:-0}" -ge 150
+
+# idle upstream connections close after the pool's keepalive_timeout
+idle_of() {
+	kill -USR1 "$PROXY_PID"
+	sleep 0.2
+	grep "stats http pool=$1 " "$T_TMP/proxy.log" | tail -1 | sed -n 's/.* idle=\([0-9]*\).*/\1/p'
+}
+cx -o /dev/null -H 'Host: short.test' "$P/short"
+i1=$(idle_of short)
+sleep 1
+i2=$(idle_of short)
+check "an idle upstream connection is kept ($i1), then closed after keepalive_timeout ($i2)" \
+	test "$i1" = 1 -a "$i2" = 0
 
 # --- retries and failures ------------------------------------------------------
 ok=0

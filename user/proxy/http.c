@@ -78,6 +78,7 @@ struct hp_up {
 	bool wr_blocked; /* last write hit EAGAIN: wait for EV_WRITE */
 	bool eof;
 	struct hp_up *next, *prev; /* the backend's idle list */
+	uint64_t idle_since;	   /* ms, when it went idle (swept by sweep_cb) */
 	struct ev_timer *timer;	   /* connect timeout, or idle keep-alive timeout */
 	struct hp_buf in, out;
 };
@@ -86,7 +87,8 @@ struct hp_backend {
 	struct hp_wpool *wp;
 	size_t idx;
 	const struct cfg_backend *cb;
-	struct hp_up *idle; /* most recently used first */
+	struct hp_up *idle;	 /* most recently used first */
+	struct hp_up *idle_tail; /* the longest idle: swept first */
 	uint32_t nr_idle;
 	struct ev_timer *rest; /* while marked down after a refused connect */
 	uint64_t requests, connects, connect_fail, reused;
@@ -202,6 +204,7 @@ struct hp_worker {
 	size_t nr_free_bufs;
 	struct hp_txn *free_txn;
 	struct hp_totals tot;
+	struct ev_timer *sweep; /* closes idle upstream connections past keepalive_timeout */
 	char logline[HP_LOG_LINE];
 };
 
@@ -521,6 +524,8 @@ static void up_unlink_idle(struct hp_up *u)
 		be->idle = u->next;
 	if (u->next)
 		u->next->prev = u->prev;
+	else if (be->idle_tail == u)
+		be->idle_tail = u->prev;
 	u->next = u->prev = NULL;
 	be->nr_idle--;
 }
@@ -593,10 +598,14 @@ static void up_release(struct hp_up *u, bool reusable)
 	u->prev = NULL;
 	if (be->idle)
 		be->idle->prev = u;
+	else
+		be->idle_tail = u;
 	be->idle = u;
 	be->nr_idle++;
+	/* no timer per idle connection: sweep_cb closes the stale ones */
 	ev_timer_cancel(w->loop, u->timer);
-	u->timer = ev_timer_add(w->loop, cp->keepalive_timeout_ms, up_timer_cb, u);
+	u->timer = NULL;
+	u->idle_since = ev_now_ms(w->loop);
 	/* idle: any readable event means the server closed it or misbehaves */
 	fd_interest(w->loop, u->fd, EV_READ, up_event, u);
 }
@@ -609,10 +618,8 @@ static void up_timer_cb(struct ev_loop *loop, struct ev_timer *t, void *arg)
 	(void)loop;
 	(void)t;
 	u->timer = NULL;
-	if (!c) {
-		up_close(u); /* idle too long */
+	if (!c)
 		return;
-	}
 	/* connect timeout */
 	if (u->connecting) {
 		u->eof = true;
@@ -681,8 +688,6 @@ static struct hp_up *up_take_idle(struct hp_conn *c, struct hp_backend *be)
 	if (!u)
 		return NULL;
 	up_unlink_idle(u);
-	ev_timer_cancel(c->w->loop, u->timer);
-	u->timer = NULL;
 	u->c = c;
 	be->reused++;
 	c->w->tot.up_reused++;
@@ -1866,6 +1871,35 @@ static void stop_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 	ev_stop(loop);
 }
 
+#define HP_SWEEP_MS 250
+
+/*
+ * Idle upstream connections past their pool's keepalive_timeout are closed
+ * here, oldest first, instead of by a timer each: a request then takes an
+ * idle connection and gives it back without touching the timer heap.
+ * Closing is late by at most HP_SWEEP_MS.
+ */
+static void sweep_cb(struct ev_loop *loop, struct ev_timer *t, void *arg)
+{
+	struct hp_worker *w = arg;
+	const struct cfg *cfg = w->s->cfg;
+	uint64_t now = ev_now_ms(loop);
+
+	(void)t;
+	for (size_t i = 0; i < cfg->nr_pools; i++) {
+		struct hp_wpool *wp = &w->pools[i];
+		uint64_t to = wp->cp->keepalive_timeout_ms;
+
+		for (size_t j = 0; j < cfg->pools[i].nr_backends; j++) {
+			struct hp_backend *be = &wp->be[j];
+
+			while (be->idle_tail && now - be->idle_tail->idle_since >= to)
+				up_close(be->idle_tail);
+		}
+	}
+	w->sweep = ev_timer_add(loop, HP_SWEEP_MS, sweep_cb, w);
+}
+
 static void *worker_main(void *arg)
 {
 	struct hp_worker *w = arg;
@@ -1880,6 +1914,7 @@ static void worker_free(struct hp_worker *w)
 
 	while (w->conns)
 		conn_close(w->conns);
+	ev_timer_cancel(w->loop, w->sweep);
 	if (w->pools) {
 		for (size_t i = 0; i < cfg->nr_pools; i++) {
 			struct hp_wpool *wp = &w->pools[i];
@@ -2022,6 +2057,9 @@ static int worker_init(struct hp_server *s, struct hp_worker *w, size_t id)
 	err = worker_pools(w);
 	if (err)
 		return err;
+	w->sweep = ev_timer_add(w->loop, HP_SWEEP_MS, sweep_cb, w);
+	if (!w->sweep)
+		return -ENOMEM;
 	w->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (w->stop_fd < 0)
 		return -errno;
