@@ -5,7 +5,8 @@
 #   make fuzz       each libFuzzer harness for FUZZ_SECS (60) seconds
 #   make demo       namespace demo topology with live stats
 #   make bench      xdproxy vs HAProxy (and direct) in one run; the XDP LB vs
-#                   HAProxy and nftables (BENCH_SUITES="tcp lb" picks)
+#                   HAProxy and nftables; the HTTP proxy vs HAProxy and nginx
+#                   (BENCH_SUITES="tcp lb http" picks)
 #   make deps       install the Debian packages all of the above need
 
 BUILD     ?= build
@@ -152,11 +153,12 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory build $(TOOL_BINS)
 	$(Q)BUILD=$(BUILD) bash tools/demo.sh
 
-# BENCH_SUITES picks the suites: tcp (tools/bench.sh: TCP proxy vs HAProxy)
-# and lb (tools/bench_lb.sh: XDP load balancer vs HAProxy and nftables,
-# appended to the same results). Each runs even if the other failed; without
+# BENCH_SUITES picks the suites: tcp (tools/bench.sh: TCP proxy vs HAProxy),
+# lb (tools/bench_lb.sh: XDP load balancer vs HAProxy and nftables) and http
+# (tools/bench_http.sh: HTTP reverse proxy vs HAProxy and nginx), the latter
+# two appended to the same results. Each runs even if another failed; without
 # tcp, the results of an earlier run are removed first, not appended to.
-BENCH_SUITES ?= tcp lb
+BENCH_SUITES ?= tcp lb http
 bench: deps
 	$(Q)$(MAKE) --no-print-directory build $(TOOL_BINS) $(BUILD)/tests/bpf/test_xdp_lb
 	$(Q)rc=0; \
@@ -166,6 +168,9 @@ bench: deps
 	esac; \
 	case " $(BENCH_SUITES) " in \
 	*" lb "*) BUILD=$(BUILD) bash tools/bench_lb.sh || rc=1 ;; \
+	esac; \
+	case " $(BENCH_SUITES) " in \
+	*" http "*) BUILD=$(BUILD) bash tools/bench_http.sh || rc=1 ;; \
 	esac; \
 	exit $$rc
 

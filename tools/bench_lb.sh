@@ -67,8 +67,12 @@
 # wrk, nginx, haproxy, nft (a missing one turns its rows into "-").
 # Touches no host interface, address, route or sysctl: namespaces are named
 # xdpl<pid>-*, pins live in /sys/fs/bpf/xdpl<pid>; all of it is removed from
-# an EXIT trap, also on failure or Ctrl-C.
+# an EXIT trap, also on failure or Ctrl-C. The helpers shared with the other
+# benchmarks (teardown, CPU accounting, medians) live in tools/bench_lib.sh.
 set -uo pipefail
+BENCH_NAME=bench-lb
+# shellcheck source=tools/bench_lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/bench_lib.sh" || exit 1
 
 BUILD=${BUILD:-build}
 XDPROXY=${XDPROXY:-$BUILD/xdproxy}
@@ -102,11 +106,8 @@ CLI_IP=198.18.40.2 LBC_IP=198.18.40.1 NAT_SRC=198.18.41.1
 VIP_DSR=198.18.42.1 VIP_HAP=198.18.42.2 VIP_NAT=198.18.42.3 VIP_NFT=198.18.42.4
 UDP_PORT=9 GEN_SPORT=40000 FRAME=60
 PIN=/sys/fs/bpf/$NSP
-HZ=$(getconf CLK_TCK)
 NCPU=$(nproc)
 
-die() { echo "bench-lb: $*" >&2; exit 1; }
-log() { echo "bench-lb: $*" >&2; }
 part() { [[ " $PARTS " == *" $1 "* ]]; }
 
 [[ $(id -u) -eq 0 ]] || die "needs root (network namespaces, XDP)"
@@ -128,142 +129,25 @@ OUT=$(realpath "$OUT")
 TMP=$(mktemp -d /tmp/xdpl.XXXXXX) || die "mktemp failed"
 
 # ---------------------------------------------------------------- teardown
+# What cleanup (tools/bench_lib.sh) stops and removes on exit.
 PIDS=()
 NSES=()
 WD_PID=
-
-# mine PID: still our own child? (a reused pid must not be signalled)
-mine() { [[ $(awk '{ sub(/.*\) /, ""); print $1, $2 }' /proc/"$1"/stat 2>/dev/null) == [!Z]" $$" ]]; }
-
-cleanup() {
-	local p ns live=()
-	trap - EXIT INT TERM
-	[[ -n $WD_PID ]] && mine "$WD_PID" && kill "$WD_PID" 2>/dev/null
-	for p in "${PIDS[@]}"; do mine "$p" && live+=("$p"); done
-	for p in "${live[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${live[@]}"; do
-		for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-		kill -9 "$p" 2>/dev/null
-	done
-	for ns in "${NSES[@]}"; do
-		# Whatever is still inside (nginx workers, a generator) dies with it;
-		# the XDP programs go with the interfaces.
-		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
-		ip netns del "$ns" 2>/dev/null
-	done
-	[[ -d $PIN ]] && rm -rf "$PIN"
-	rm -rf "$OUT/logs-lb"
-	mkdir -p "$OUT/logs-lb" && cp -r "$TMP"/. "$OUT/logs-lb/" 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'log "interrupted"; exit 130' INT
-trap 'log "terminated"; exit 143' TERM
-
-# bg NS LOG CMD...: CMD in namespace NS, in the background, recorded for
-# cleanup ('ip netns exec' execs CMD, so $! is CMD's pid). Sets LASTPID.
-bg() {
-	local ns=$1 logf=$2; shift 2
-	ip netns exec "$ns" "$@" >"$logf" 2>&1 &
-	LASTPID=$!
-	PIDS+=("$LASTPID")
-}
-
-# stop PID: SIGTERM, up to 5 s, then SIGKILL; reap it.
-stop() {
-	local p=$1 i
-	if mine "$p"; then
-		kill "$p" 2>/dev/null
-		for ((i = 0; i < 50; i++)); do mine "$p" || break; sleep 0.1; done
-		mine "$p" && kill -9 "$p" 2>/dev/null
-	fi
-	wait "$p" 2>/dev/null
-	return 0
-}
-
-wait_listen() { # NS ADDR PORT [TIMEOUT_S]
-	local ns=$1 addr=$2 port=$3 t=${4:-10} i
-	for ((i = 0; i < t * 20; i++)); do
-		ip netns exec "$ns" ss -Hltn "src $addr:$port" 2>/dev/null | grep -q . && return 0
-		sleep 0.05
-	done
-	return 1
-}
+LOGS_DIR=$OUT/logs-lb
+# The XDP programs go with the interfaces, the maps' pins stay: remove them.
+cleanup_extra() { [[ -d $PIN ]] && rm -rf "$PIN"; }
+bench_traps
 
 # The CLI shares the host's bpffs: 'ip netns exec' would hide it (KERNEL-NOTES XDP 4).
 lbcli() { timeout -k 2 30 nsenter --net="/run/netns/$NS_LB" "$XDPROXY" "$@" --pin-path "$PIN"; }
 
 # ---------------------------------------------------------------- measuring
-machine_ticks() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8 + $9; exit}' /proc/stat; }
-all_ticks() { awk '/^cpu /{print $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9; exit}' /proc/stat; }
 cpu_ticks() { # CPU -> "busy all" jiffies of one CPU
 	awk -v c="cpu$1" '$1 == c {print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9; exit}' /proc/stat
 }
-# CPU jiffies of userspace processes outside our namespaces and not ours:
-# other people's load (a lower bound; see tools/bench.sh).
-foreign_ticks() {
-	stat -L -c '%n %i' /proc/[0-9]*/ns/net 2>/dev/null |
-		awk -v ours="$OUR_NS_INODES" -v self=$$ -v wd="${WD_PID:-0}" '
-		BEGIN { n = split(ours, o, " "); for (i = 1; i <= n; i++) mine[o[i]] = 1 }
-		{
-			if ($2 in mine) next
-			split($1, part, "/"); pid = part[3]
-			if (pid == self || pid == wd) next
-			f = "/proc/" pid "/stat"
-			if ((getline line < f) <= 0) { close(f); next }
-			close(f)
-			sub(/^.*\) /, "", line); split(line, x, " ")
-			if (x[2] == self || x[2] == wd) next
-			if (int(x[7] / 2097152) % 2) next		# PF_KTHREAD
-			t += x[12] + x[13]
-		}
-		END { printf "%.0f\n", t }'
-}
-foreign_pct() { # F0 A0 -> % of the machine used by others since
-	local f1 a1
-	f1=$(foreign_ticks) a1=$(all_ticks)
-	awk -v f="$((f1 - $1))" -v a="$((a1 - $2))" 'BEGIN { printf "%.1f\n", (a > 0 && f > 0 ? 100 * f / a : 0) }'
-}
-CROWDED=10
-crowded() { awk -v p="$1" -v c=$CROWDED 'BEGIN { if (p + 0 > c) printf " CROWDED" }'; }
-median() {
-	printf '%s\n' "$@" | grep -E '^[0-9.eE+-]+$' | sort -g |
-		awk '{a[NR] = $1} END {
-			if (NR == 0) { print "NA"; exit }
-			if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
-}
-ratio() {
-	[[ $1 == NA || $2 == NA || -z $1 || -z $2 ]] && { echo NA; return; }
-	awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "NA"; else printf "%.2f\n", a / b }'
-}
-f() { # VALUE DECIMALS -> formatted, "-" for NA
-	[[ $1 == NA || $1 == - || -z $1 ]] && { echo -; return; }
-	awk -v v="$1" -v d="$2" 'BEGIN { printf "%.*f\n", d, v }'
-}
-spread() { # VALUES... -> (max - min) / median in %, "-" with fewer than 2
-	printf '%s\n' "$@" | grep -E '^[0-9.eE+-]+$' | sort -g |
-		awk '{ a[NR] = $1 } END { if (NR < 2) { print "-"; exit }
-			m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
-			if (m > 0) printf "%.0f\n", 100 * (a[NR] - a[1]) / m; else print "-" }'
-}
-verdict() { # RATIO GOAL -> PASS / MISS / -
-	[[ $1 == NA || -z $1 ]] && { echo -; return; }
-	awk -v r="$1" -v g="$2" 'BEGIN { print (r >= g ? "PASS" : "MISS") }'
-}
-idle_busy_pct() {
-	local a b
-	a=$(awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9; exit}' /proc/stat)
-	sleep 2
-	b=$(awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9; exit}' /proc/stat)
-	awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " ")
-		d = y[2] - x[2]; printf "%.1f\n", (d > 0 ? 100 * (y[1] - x[1]) / d : 0) }'
-}
-declare -A R=()		# "$row.$metric" -> space-separated per-run values
-add() { R[$1.$2]="${R[$1.$2]:-}${R[$1.$2]:+ }$3"; }
 declare -A NOTE=()	# row -> why it has no numbers
 RAW="$TMP/raw.txt"
 : >"$RAW"
-raw() { printf '%s\n' "$*" | tee -a "$RAW" >&2; }
 
 # LB counters as "name value" lines, and the non-zero differences of two.
 lb_stats() { lbcli stats 2>/dev/null | awk 'NF >= 2 && $NF ~ /^[0-9]+$/ { k = $1; for (i = 2; i < NF; i++) k = k "_" $i; print k, $NF }'; }
@@ -632,8 +516,7 @@ cps_run() { # ROW RUN
 	p99=$(awk '/Latency Distribution/ { d = 1 } d && $1 == "99%" { print $2; exit }' "$out")
 	errs=$(awk '/Socket errors|Non-2xx/ { printf "%s ", $0 }' "$out")
 	[[ -n $cps ]] || cps=NA
-	[[ -n $p99 ]] && p99=$(awk -v v="$p99" 'BEGIN { n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
-		if (u == "us") n /= 1000; else if (u == "s") n *= 1000; printf "%.3f\n", n }') || p99=NA
+	[[ -n $p99 ]] && p99=$(to_ms "$p99") || p99=NA
 	if [[ $cps == NA ]]; then
 		log "cps $row run $run failed: $(tail -n1 "$out")"
 	elif grep -q 'Non-2xx' "$out"; then
@@ -769,20 +652,11 @@ part ns && EST=$((EST + (QUICK == 1 ? 15 : 200)))
 part cps && EST=$((EST + NR_CPS * RUNS * (SECS + 2)))
 part pps && EST=$((EST + NR_PPS * PPS_RUNS * (PPS_SECS + 4)))
 BENCH_TIMEOUT=${BENCH_TIMEOUT:-$((EST * 2 + 120 + ${BENCH_IDLE_WAIT:-30}))}
-( t=0; while kill -0 $$ 2>/dev/null; do
-	sleep 1; t=$((t + 1))
-	[[ $t -ge $BENCH_TIMEOUT ]] && { echo "bench-lb: timeout after ${t}s" >&2; kill -TERM $$; break; }
-  done ) &
-WD_PID=$!
+watchdog "$BENCH_TIMEOUT"
 
 log "parts: $PARTS; $RUNS run(s) of wrk ${SECS}s, $PPS_RUNS of pps ${PPS_SECS}s; about $((EST / 60 + 1)) min; bound ${BENCH_TIMEOUT}s"
-IDLE0=$(idle_busy_pct)
-for ((i = 2; i < ${BENCH_IDLE_WAIT:-30}; i += 2)); do
-	awk -v a="$IDLE0" 'BEGIN { exit !(a > 10) }' || break
-	[[ $i == 2 ]] && log "machine ${IDLE0}% busy before we start; waiting up to ${BENCH_IDLE_WAIT:-30}s for it to calm down"
-	IDLE0=$(idle_busy_pct)
-done
-VERSION="$XDPROXY built $(date -u -r "$XDPROXY" +%Y-%m-%dT%H:%M:%SZ), tree $(git -C "$(dirname "$0")/.." describe --always --dirty 2>/dev/null || echo ?)"
+wait_idle
+VERSION=$(xdproxy_version "$XDPROXY")
 OUR_NS_INODES=
 
 part ns && ns_part
@@ -976,10 +850,6 @@ section() {
 	cat "$RAW"
 }
 
-jnum() { [[ $1 == NA || $1 == - || -z $1 ]] && echo null || echo "$1"; }
-jarr() { local v s=; for v in "$@"; do s+="${s:+, }$(jnum "$v")"; done; echo "[$s]"; }
-jstr() { local s=${1//\\/\\\\}; s=${s//\"/\\\"}; printf '"%s"' "$s"; }
-jbool() { case $1 in PASS) echo true ;; MISS) echo false ;; *) echo null ;; esac; }
 # One object per part; null when the part was not run.
 json_ns() {
 	local n=0 r d ns x v

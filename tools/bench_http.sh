@@ -1,0 +1,680 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
+# HTTP reverse proxy benchmark (issue #4): xdproxy's HTTP engine against
+# HAProxy and nginx as reverse proxies, and against no proxy at all, in one
+# run, on one throwaway topology, every proxy in the same namespace talking
+# to the same origin. Runs after tools/bench.sh and bench_lb.sh in `make
+# bench` and appends an "HTTP reverse proxy benchmark" section to their
+# results; it runs just as well alone.
+#
+#   client ns              proxy ns                          origin ns
+#   198.18.1.1 --veth-- 198.18.1.2 | 198.18.3.1 --veth-- 198.18.3.2
+#   wrk, idle clients      xdproxy :9102, haproxy :9202,     nginx :80 (100-byte
+#                          nginx :9302 (ip_forward=1 for     file, keep-alive)
+#                          "direct")
+#
+# Rows: direct (the client talks to the origin by plain kernel forwarding
+# through the proxy ns: the same two veth hops as every proxied row, no
+# proxy), xdproxy (listener mode http), haproxy (mode http, http-reuse
+# always, option http-keep-alive), nginx (proxy_pass to an upstream with
+# keepalive 64, HTTP/1.1, Connection ""). Every proxy gets the same number
+# of workers (xdproxy `workers`, HAProxy nbthread, nginx worker_processes),
+# keeps connections to the origin alive, writes no access log, and adds
+# X-Forwarded-For (xdproxy's default, `forwarded: xff`; HAProxy option
+# forwardfor; nginx proxy_set_header X-Forwarded-For $remote_addr) and
+# forwards the client's Host unchanged (nginx: proxy_set_header Host
+# $http_host), so that each does the same work on a request. nginx's
+# per-connection request caps (keepalive_requests, 1000 by default on both
+# sides) are lifted like the origin's: otherwise wrk's connections would be
+# closed and reopened every 1000 requests through nginx alone.
+#
+# Measured per row:
+#   - wrk -t1 -c50 -d$SECS --latency, keep-alive, GET of the 100-byte file:
+#     req/s, p99 latency, machine CPU per request (busy jiffies of all CPUs,
+#     /proc/stat: client + proxy + origin + kernel) and the proxy's own CPU
+#     per request (utime+stime of its processes, all threads). The median of
+#     BENCH_RUNS runs, interleaved across rows (round r of every row, then
+#     round r+1) so that drift in the machine hits every row. A run with any
+#     non-2xx answer is discarded. Runs where other processes used more than
+#     10% of the machine are marked CROWDED.
+#   - memory per idle keep-alive client connection (proxies only): after the
+#     wrk runs, BENCH_IDLE_CONNS connections from the client ns, one GET
+#     answered on each (so the proxy has made its per-connection
+#     allocations), then all held open and idle; the proxy's RSS (VmRSS of
+#     all its processes) before they open and while they idle gives bytes
+#     per connection = delta / connections. Also the proxy's established
+#     connections to the origin (ss -p in the proxy ns), before and while
+#     idle, for context.
+# Goal (issue #4): xdproxy >= 1.25x HAProxy's req/s with a p99 no worse.
+#
+# Environment:
+#   BUILD=build            build dir; xdproxy is $BUILD/xdproxy, results go to
+#                          $BUILD/bench/results.{txt,json} (an earlier "HTTP
+#                          reverse proxy benchmark" section is replaced, the rest
+#                          kept), logs and generated configs to logs-http/
+#   BENCH_SECS=8           seconds per wrk run
+#   BENCH_RUNS=3           wrk runs per row (median reported)
+#   BENCH_QUICK=1          smoke test: 1 run of 3 s (unless the above are set)
+#   BENCH_HTTP_WORKERS=1   workers/threads of every proxy (the origin keeps 1)
+#   BENCH_IDLE_CONNS=2000  idle keep-alive client connections per proxy for the
+#                          memory figure; 0 skips that part
+#   BENCH_ROWS="..."       only these rows (ids: direct xdproxy haproxy nginx);
+#                          default all
+#   BENCH_IDLE_WAIT=30     wait up to this many seconds for other load to stop
+#   BENCH_TIMEOUT=         hard bound on the whole run in seconds (default:
+#                          twice the estimate + 120); on expiry all is torn down
+#
+# Needs root, iproute2 (ip, ss), procps (pgrep), python3, wrk and nginx (the
+# origin); haproxy for its row (a missing peer turns its row into "-", it
+# does not stop the run). Touches no host interface, address, route or
+# sysctl: everything lives in namespaces named xdph<pid>-*, removed from an
+# EXIT trap, also on failure or Ctrl-C. The helpers shared with the other
+# benchmarks live in tools/bench_lib.sh.
+set -uo pipefail
+BENCH_NAME=bench-http
+# shellcheck source=tools/bench_lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/bench_lib.sh" || exit 1
+
+BUILD=${BUILD:-build}
+XDPROXY=${XDPROXY:-$BUILD/xdproxy}
+QUICK=0
+[[ -n ${BENCH_QUICK:-} && ${BENCH_QUICK} != 0 ]] && QUICK=1
+if [[ $QUICK == 1 ]]; then
+	SECS=${BENCH_SECS:-3}
+	RUNS=${BENCH_RUNS:-1}
+else
+	SECS=${BENCH_SECS:-8}
+	RUNS=${BENCH_RUNS:-3}
+fi
+WORKERS=${BENCH_HTTP_WORKERS:-1}
+IDLE_CONNS=${BENCH_IDLE_CONNS:-2000}
+OUT=$BUILD/bench
+GOAL_RPS=1.25		# xdproxy req/s over HAProxy's, at least
+WRK_CONNS=50		# http_run's wrk -c
+
+NSP="xdph$$"		# namespace prefix, unique per run
+net3_init
+
+[[ $(id -u) -eq 0 ]] || die "needs root (network namespaces)"
+[[ $SECS =~ ^[0-9]+$ && $SECS -ge 1 ]] || die "BENCH_SECS must be a positive integer"
+[[ $RUNS =~ ^[0-9]+$ && $RUNS -ge 1 ]] || die "BENCH_RUNS must be a positive integer"
+[[ $WORKERS =~ ^[0-9]+$ && $WORKERS -ge 1 && $WORKERS -le 64 ]] ||
+	die "BENCH_HTTP_WORKERS must be an integer from 1 to 64"
+[[ $IDLE_CONNS =~ ^[0-9]+$ && $IDLE_CONNS -le 100000 ]] ||
+	die "BENCH_IDLE_CONNS must be an integer from 0 to 100000"
+for c in ip ss awk timeout pgrep python3 wrk nginx; do
+	command -v "$c" >/dev/null || die "'$c' not found; run 'make deps'"
+done
+[[ -x $XDPROXY ]] || die "$XDPROXY not found; run 'make build'"
+XDPROXY=$(realpath "$XDPROXY")
+mkdir -p "$OUT" || die "cannot create $OUT"
+OUT=$(realpath "$OUT")
+TMP=$(mktemp -d /tmp/xdph.XXXXXX) || die "mktemp failed"
+
+# ---------------------------------------------------------------- teardown
+# What cleanup (tools/bench_lib.sh) stops and removes on exit.
+PIDS=()
+NSES=()
+WD_PID=
+LOGS_DIR=$OUT/logs-http
+bench_traps
+
+# File descriptors every proxy and the idle client may use: each idle
+# client connection costs a proxy one fd, plus its upstream ones and slack.
+NOFILE=$((4 * IDLE_CONNS + 4096))
+[[ $NOFILE -lt 65536 ]] && NOFILE=65536
+MAXCONN=$((2 * IDLE_CONNS + 1024))	# HAProxy maxconn, nginx worker_connections
+
+# ---------------------------------------------------------------- proxies
+ROWS=(direct xdproxy haproxy nginx)
+ALL_ROWS=("${ROWS[@]}")
+PROXY_ROWS=(xdproxy haproxy nginx)
+declare -A LABEL=(
+	[direct]="direct (kernel fwd)"
+	[xdproxy]="xdproxy http"
+	[haproxy]="haproxy http"
+	[nginx]="nginx proxy"
+)
+declare -A PORT=([direct]=$HTTP_PORT [xdproxy]=9102 [haproxy]=9202 [nginx]=9302)
+if [[ -n ${BENCH_ROWS:-} ]]; then
+	sel=()
+	for row in "${ROWS[@]}"; do
+		[[ " $BENCH_ROWS " == *" $row "* ]] && sel+=("$row")
+	done
+	[[ ${#sel[@]} -gt 0 ]] || die "BENCH_ROWS selects none of: ${ROWS[*]}"
+	ROWS=("${sel[@]}")
+fi
+declare -A PID=()	# row -> proxy pid ("" = none, or it failed to start)
+declare -A NOTE=()	# row -> why it has no numbers, or what went wrong
+
+http_addr() { [[ $1 == direct ]] && echo "$ORG_IP $HTTP_PORT" || echo "$PRX_IP ${PORT[$1]}"; }
+
+# row_pids ROW: the proxy's processes (nginx: the master and its workers).
+row_pids() {
+	local p=${PID[$1]:-}
+	[[ -n $p ]] || return 0
+	echo "$p"
+	pgrep -P "$p" 2>/dev/null
+}
+
+# Every proxy starts under the same raised fd limit ('ip netns exec' and
+# this bash both exec, so the pid recorded is the proxy's own).
+# shellcheck disable=SC2016 # expanded by the inner bash
+NOFILE_EXEC=(bash -c 'ulimit -n "$0" 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"' "$NOFILE")
+
+start_xdproxy() {
+	local row=xdproxy i
+	local cfg="$TMP/$row.yaml" logf="$TMP/$row.log"
+	cat >"$cfg" <<-EOF
+	# generated by tools/bench_http.sh
+	global:
+	  log_level: info
+	  stats_interval: 0
+	listeners:
+	  - name: http
+	    bind: $PRX_IP:${PORT[$row]}
+	    mode: http
+	    workers: $WORKERS
+	    pool: origin
+	pools:
+	  - name: origin
+	    keepalive: 64
+	    backends:
+	      - address: $ORG_IP:$HTTP_PORT
+	EOF
+	bg "$NS_PRX" "$logf" "${NOFILE_EXEC[@]}" "$XDPROXY" run -c "$cfg" --log-level info
+	for ((i = 0; i < 200; i++)); do
+		if grep -q ' ready' "$logf" 2>/dev/null && wait_listen "$NS_PRX" $PRX_IP "${PORT[$row]}" 1; then
+			PID[$row]=$LASTPID
+			return 0
+		fi
+		kill -0 "$LASTPID" 2>/dev/null || break
+		sleep 0.05
+	done
+	NOTE[$row]="xdproxy did not start (see logs-http/$row.log)"
+	log "${NOTE[$row]}: $(tail -n 3 "$logf" 2>/dev/null | tr '\n' ' ')"
+	stop "$LASTPID"
+	return 1
+}
+
+start_haproxy() {
+	local row=haproxy cfg="$TMP/haproxy.cfg" logf="$TMP/haproxy.log"
+	# No 'log' line anywhere: no access log. Keep-alive on both sides and
+	# any idle server connection reused by any client (http-reuse always):
+	# HAProxy's best case for many small requests to one origin.
+	cat >"$cfg" <<-EOF
+	# generated by tools/bench_http.sh
+	global
+	    nbthread $WORKERS
+	    maxconn $MAXCONN
+	defaults
+	    mode http
+	    maxconn $MAXCONN
+	    timeout connect 2s
+	    timeout client 60s
+	    timeout server 60s
+	    timeout http-request 10s
+	    timeout http-keep-alive 60s
+	    option http-keep-alive
+	    option forwardfor
+	    http-reuse always
+	listen http
+	    bind $PRX_IP:${PORT[$row]}
+	    server origin $ORG_IP:$HTTP_PORT
+	EOF
+	if ! haproxy -c -q -f "$cfg" >"$logf" 2>&1; then
+		NOTE[$row]="haproxy rejected its config (see logs-http/haproxy.log)"
+		log "${NOTE[$row]}"
+		return 1
+	fi
+	# -db: foreground, no daemon, no master; nothing written outside $TMP.
+	bg "$NS_PRX" "$logf" "${NOFILE_EXEC[@]}" haproxy -db -f "$cfg"
+	if wait_listen "$NS_PRX" $PRX_IP "${PORT[$row]}" 10; then
+		PID[$row]=$LASTPID
+		return 0
+	fi
+	NOTE[$row]="haproxy did not start (see logs-http/haproxy.log)"
+	log "${NOTE[$row]}"
+	stop "$LASTPID"
+	return 1
+}
+
+start_nginx_proxy() {
+	local row=nginx d="$TMP/nginx-proxy"
+	mkdir -p "$d/tmp"
+	# Nothing under /etc or /var; daemon off (the master stays our child,
+	# its workers die with it). The upstream keeps up to 64 idle
+	# connections per worker, like xdproxy's pool.
+	cat >"$d/nginx.conf" <<-EOF
+	# generated by tools/bench_http.sh
+	daemon off;
+	worker_processes $WORKERS;
+	worker_rlimit_nofile $NOFILE;
+	pid $d/nginx.pid;
+	lock_file $d/nginx.lock;
+	error_log $d/error.log warn;
+	events { worker_connections $MAXCONN; }
+	http {
+	    access_log off;
+	    default_type application/octet-stream;
+	    client_body_temp_path $d/tmp/body;
+	    proxy_temp_path $d/tmp/proxy;
+	    fastcgi_temp_path $d/tmp/fastcgi;
+	    uwsgi_temp_path $d/tmp/uwsgi;
+	    scgi_temp_path $d/tmp/scgi;
+	    keepalive_requests 10000000;
+	    keepalive_timeout 120s;
+	    upstream origin {
+	        server $ORG_IP:$HTTP_PORT;
+	        keepalive 64;
+	        keepalive_requests 10000000;
+	        keepalive_timeout 120s;
+	    }
+	    server {
+	        listen $PRX_IP:${PORT[$row]};
+	        location / {
+	            proxy_pass http://origin;
+	            proxy_http_version 1.1;
+	            proxy_set_header Connection "";
+	            proxy_set_header Host \$http_host;
+	            proxy_set_header X-Forwarded-For \$remote_addr;
+	        }
+	    }
+	}
+	EOF
+	bg "$NS_PRX" "$d/stderr.log" "${NOFILE_EXEC[@]}" nginx -p "$d/" -e "$d/error.log" -c "$d/nginx.conf"
+	if wait_listen "$NS_PRX" $PRX_IP "${PORT[$row]}" 10; then
+		PID[$row]=$LASTPID
+		return 0
+	fi
+	NOTE[$row]="nginx did not start as a proxy (see logs-http/nginx-proxy/)"
+	log "${NOTE[$row]}"
+	stop "$LASTPID"
+	return 1
+}
+
+# ---------------------------------------------------------------- idle connections
+# The client side of the memory figure: N connections, one GET answered on
+# each, then held idle until the flag file appears (or a time limit), then
+# which of them the proxy closed meanwhile. Standard library only.
+IDLE_PY="$TMP/idle_conns.py"
+cat >"$IDLE_PY" <<'EOF'
+# generated by tools/bench_http.sh
+import os, socket, sys, time
+
+host, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+flag, limit = sys.argv[4], float(sys.argv[5])
+req = ("GET /100b HTTP/1.1\r\nHost: %s:%d\r\nUser-Agent: bench-idle\r\n\r\n" % (host, port)).encode()
+
+
+def recv_more(s, buf):
+    d = s.recv(65536)
+    if not d:
+        raise ConnectionError("closed by the proxy before the whole response")
+    return buf + d
+
+
+def get(s):
+    """One request, its whole response read; the status and whether the
+    proxy said it would close the connection."""
+    s.sendall(req)
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        buf = recv_more(s, buf)
+    head, _, body = buf.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    status = int(lines[0].split()[1])
+    cl, chunked, close = None, False, False
+    for line in lines[1:]:
+        k, _, v = line.partition(b":")
+        k, v = k.strip().lower(), v.strip().lower()
+        if k == b"content-length":
+            cl = int(v)
+        elif k == b"transfer-encoding":
+            chunked = b"chunked" in v
+        elif k == b"connection":
+            close = b"close" in v
+    if chunked:
+        while not body.endswith(b"0\r\n\r\n"):
+            body = recv_more(s, body)
+    elif cl is not None:
+        while len(body) < cl:
+            body = recv_more(s, body)
+    else:
+        raise ValueError("response without a length")
+    return status, close
+
+
+socks, bad, failed, closing, err = [], 0, 0, 0, ""
+t0 = time.monotonic()
+for i in range(n):
+    s = None
+    try:
+        s = socket.create_connection((host, port), timeout=10)
+        status, close = get(s)
+        if status != 200:
+            bad += 1
+        if close:
+            closing += 1
+        socks.append(s)
+    except (OSError, ValueError, IndexError) as e:
+        failed += 1
+        err = err or repr(e)
+        if s:
+            s.close()
+        if failed >= 50:
+            break
+print("ready open=%d non200=%d failed=%d closing=%d secs=%.2f err=%s"
+      % (len(socks), bad, failed, closing, time.monotonic() - t0, err or "-"), flush=True)
+end = time.monotonic() + limit
+while not os.path.exists(flag) and time.monotonic() < end:
+    time.sleep(0.1)
+closed = 0
+for s in socks:
+    s.setblocking(False)
+    try:
+        if s.recv(1) == b"":
+            closed += 1
+    except BlockingIOError:
+        pass
+    except OSError:
+        closed += 1
+    s.close()
+print("done closed_by_proxy=%d" % closed, flush=True)
+EOF
+
+# rss_kb ROW: VmRSS of all the row's processes, in kB.
+rss_kb() {
+	local p s=0 v
+	for p in $(row_pids "$1"); do
+		v=$(awk '/^VmRSS:/ { print $2 }' /proc/"$p"/status 2>/dev/null)
+		s=$((s + ${v:-0}))
+	done
+	echo $s
+}
+# upstream_conns ROW: the row's established connections to the origin.
+upstream_conns() {
+	local re
+	re=$(row_pids "$1" | paste -sd'|' -)
+	[[ -n $re ]] || { echo NA; return; }
+	ip netns exec "$NS_PRX" ss -Htnp state established "dst $ORG_IP:$HTTP_PORT" 2>/dev/null |
+		grep -cE "pid=($re),"
+}
+# client_conns ROW: established connections on the row's listening port.
+client_conns() {
+	ip netns exec "$NS_PRX" ss -Htn state established "src $PRX_IP:${PORT[$1]}" 2>/dev/null | grep -c .
+}
+
+# idle_run ROW: the memory figure of one proxy.
+idle_run() {
+	local row=$1 out="$TMP/idle-$1.txt" flag="$TMP/idle-$1.done" hp i
+	local rss0 rss1 up0 up1 cl ready open non200 failed closing closed per=NA
+	rm -f "$flag"
+	sleep 1
+	rss0=$(rss_kb "$row") up0=$(upstream_conns "$row")
+	# shellcheck disable=SC2016 # expanded by the inner bash
+	bg "$NS_CLI" "$out" timeout -k 2 300 bash -c \
+		'ulimit -n "$0" 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec python3 "$@"' "$NOFILE" \
+		"$IDLE_PY" "$PRX_IP" "${PORT[$row]}" "$IDLE_CONNS" "$flag" 120
+	hp=$LASTPID
+	for ((i = 0; i < 2400; i++)); do
+		grep -q '^ready ' "$out" 2>/dev/null && break
+		mine "$hp" || break
+		sleep 0.05
+	done
+	ready=$(grep '^ready ' "$out" 2>/dev/null)
+	if [[ -z $ready ]]; then
+		NOTE[$row.idle]="idle client failed: $(tail -n 2 "$out" 2>/dev/null | tr '\n' ' ')"
+		log "idle $row: ${NOTE[$row.idle]}"
+		stop "$hp"
+		add "$row" idle_bpc NA
+		return
+	fi
+	# Let the proxy settle (timers armed, buffers given back), then look.
+	sleep 2
+	rss1=$(rss_kb "$row") up1=$(upstream_conns "$row") cl=$(client_conns "$row")
+	: >"$flag"
+	for ((i = 0; i < 200; i++)); do mine "$hp" || break; sleep 0.05; done
+	stop "$hp"
+	open=$(sed -n 's/.* open=\([0-9]*\).*/\1/p' <<<"$ready")
+	non200=$(sed -n 's/.* non200=\([0-9]*\).*/\1/p' <<<"$ready")
+	failed=$(sed -n 's/.* failed=\([0-9]*\).*/\1/p' <<<"$ready")
+	closing=$(sed -n 's/.* closing=\([0-9]*\).*/\1/p' <<<"$ready")
+	closed=$(sed -n 's/^done closed_by_proxy=\([0-9]*\).*/\1/p' "$out")
+	[[ -n $closed ]] || closed=NA
+	[[ ${open:-0} -gt 0 ]] && per=$(awk -v a="$rss0" -v b="$rss1" -v n="$open" 'BEGIN { printf "%.0f\n", (b - a) * 1024 / n }')
+	if [[ ${open:-0} -lt $IDLE_CONNS || ${non200:-0} -gt 0 || $closed != 0 ]]; then
+		NOTE[$row.idle]="of $IDLE_CONNS: open ${open:-?}, non-200 ${non200:-?}, failed ${failed:-?}, closed by the proxy while idle $closed"
+		[[ $closed != 0 ]] && per=NA	# not idle connections any more
+	fi
+	add "$row" idle_bpc "$per"
+	add "$row" idle_rss0 "$rss0"
+	add "$row" idle_rss1 "$rss1"
+	add "$row" idle_up0 "$up0"
+	add "$row" idle_up1 "$up1"
+	add "$row" idle_open "${open:-NA}"
+	add "$row" idle_clients "$cl"
+	raw "$(printf 'idle %-8s %d conns: open=%s non200=%s failed=%s closing=%s closed_by_proxy=%s rss %s -> %s kB = %s B/conn, upstream conns %s -> %s, client conns at the proxy %s (%s)' \
+		"$row" "$IDLE_CONNS" "${open:-NA}" "${non200:-NA}" "${failed:-NA}" "${closing:-NA}" "$closed" "$rss0" "$rss1" "$per" "$up0" "$up1" "$cl" \
+		"$(sed -n 's/.* secs=\([0-9.]*\).*/\1/p' <<<"$ready")s to open")"
+}
+
+# ---------------------------------------------------------------- main
+NR=${#ROWS[@]}
+EST=$((NR * RUNS * (SECS + 3) + 40))
+[[ $IDLE_CONNS -gt 0 ]] && EST=$((EST + 3 * (15 + IDLE_CONNS / 200)))
+BENCH_TIMEOUT=${BENCH_TIMEOUT:-$((EST * 2 + 120 + ${BENCH_IDLE_WAIT:-30}))}
+watchdog "$BENCH_TIMEOUT"
+
+log "$NR paths x $RUNS run(s) x ${SECS}s wrk, then $IDLE_CONNS idle connections per proxy; about $((EST / 60 + 1)) min; bound ${BENCH_TIMEOUT}s"
+wait_idle
+VERSION=$(xdproxy_version "$XDPROXY")
+net3_setup
+OUR_NS_INODES=$(stat -L -c %i "${NSES[@]/#//run/netns/}" | paste -sd' ' -)
+NETSET=$(net3_settings)
+RAW="$TMP/raw.txt"
+: >"$RAW"
+
+want() { [[ " ${ROWS[*]} " == *" $1 "* ]]; }
+ORIGIN_OK=1
+# Room for every connection a proxy may open to it (the idle part's too).
+if ! start_origin_http "$MAXCONN"; then
+	ORIGIN_OK=0 ORIGIN_NOTE="the origin nginx did not start (see logs-http/nginx/)"
+	log "$ORIGIN_NOTE"
+fi
+if [[ $ORIGIN_OK == 1 ]]; then
+	want xdproxy && start_xdproxy
+	if ! command -v haproxy >/dev/null; then
+		NOTE[haproxy]="haproxy not installed"
+	elif want haproxy; then
+		start_haproxy
+	fi
+	want nginx && start_nginx_proxy
+fi
+
+# runnable ROW: direct always (with an origin); a proxy row if it is up.
+runnable() { [[ $ORIGIN_OK == 1 ]] && [[ $1 == direct || -n ${PID[$1]:-} ]]; }
+
+for ((run = 1; run <= RUNS; run++)); do
+	for row in "${ROWS[@]}"; do
+		runnable "$row" || continue
+		# shellcheck disable=SC2046 # one pid per word
+		http_run "$row" "$run" $(row_pids "$row")
+	done
+done
+if [[ $IDLE_CONNS -gt 0 ]]; then
+	for row in "${ROWS[@]}"; do
+		[[ $row != direct ]] && runnable "$row" && idle_run "$row"
+	done
+fi
+IDLE1=$(idle_busy_pct)
+# Did a proxy die along the way? Its numbers are then suspect.
+for row in "${PROXY_ROWS[@]}"; do
+	p=${PID[$row]:-}
+	[[ -n $p ]] || continue
+	if ! mine "$p"; then
+		NOTE[$row]="${NOTE[$row]:+${NOTE[$row]}; }the proxy exited during the run (see logs-http/)"
+		log "$row: ${NOTE[$row]}"
+	fi
+done
+for row in "${PROXY_ROWS[@]}"; do [[ -n ${PID[$row]:-} ]] && stop "${PID[$row]}"; done
+
+# ---------------------------------------------------------------- report
+declare -A M=()		# "$row.$metric" -> median (idle_*: the one value)
+for row in "${ROWS[@]}"; do
+	for k in rps p99 cpu_us_req proxy_us_req idle_bpc idle_rss0 idle_rss1 idle_up0 idle_up1 idle_open idle_clients; do
+		# shellcheck disable=SC2086
+		M[$row.$k]=$(median ${R[$row.$k]:-})
+	done
+done
+# ratio of ROW's metric K over REF's
+rto() { ratio "${M[$1.$3]:-NA}" "${M[$2.$3]:-NA}"; }
+RPS_X=$(rto xdproxy haproxy rps)
+P99_X=$(rto xdproxy haproxy p99)
+GOAL=-
+if [[ $RPS_X != NA && $P99_X != NA ]]; then
+	GOAL=$(awk -v r="$RPS_X" -v g=$GOAL_RPS -v a="${M[xdproxy.p99]}" -v b="${M[haproxy.p99]}" \
+		'BEGIN { print (r >= g && a <= b ? "PASS" : "MISS") }')
+fi
+
+section() {
+	local row
+	echo "HTTP reverse proxy benchmark  $(date -u +%Y-%m-%dT%H:%M:%SZ)  $(uname -r)  $(nproc) CPUs  xdproxy $VERSION"
+	echo "medians of $RUNS run(s) x ${SECS}s; wrk -t1 -c$WRK_CONNS keep-alive, GET of a 100-byte file from nginx (1 worker);"
+	echo "every proxy: $WORKERS worker(s) (xdproxy workers, HAProxy nbthread, nginx worker_processes), keep-alive"
+	echo "to the origin, X-Forwarded-For added, Host passed unchanged, no access log"
+	echo
+	printf '%-20s %8s %7s %7s %7s %8s  %6s %6s  %6s %6s  %6s\n' "" "" "" "" "machine" "proxy" "vs HAProxy" "" "vs nginx" "" "vs dir"
+	printf '%-20s %8s %7s %7s %7s %8s  %6s %6s  %6s %6s  %6s\n' path req/s spread% p99-ms us/req us/req req/s p99 req/s p99 req/s
+	printf '%s\n' "$(printf '%.0s-' {1..111})"
+	for row in "${ROWS[@]}"; do
+		# shellcheck disable=SC2086
+		printf '%-20s %8s %7s %7s %7s %8s  %6s %6s  %6s %6s  %6s\n' "${LABEL[$row]}" \
+			"$(f "${M[$row.rps]}" 0)" "$(spread ${R[$row.rps]:-})" "$(f "${M[$row.p99]}" 2)" \
+			"$(f "${M[$row.cpu_us_req]}" 1)" "$(f "${M[$row.proxy_us_req]}" 1)" \
+			"$(f "$(rto "$row" haproxy rps)" 2)" "$(f "$(rto "$row" haproxy p99)" 2)" \
+			"$(f "$(rto "$row" nginx rps)" 2)" "$(f "$(rto "$row" nginx p99)" 2)" \
+			"$(f "$(rto "$row" direct rps)" 2)"
+	done
+	echo "goal (issue #4): xdproxy >= ${GOAL_RPS}x HAProxy's req/s with a p99 no worse: $GOAL" \
+		"(req/s $(f "$RPS_X" 2)x, p99 $(f "${M[xdproxy.p99]:-NA}" 2) ms vs $(f "${M[haproxy.p99]:-NA}" 2) ms)"
+	echo "us/req    machine: busy CPU of the whole machine (all cores, /proc/stat) per request: wrk +"
+	echo "          proxy + origin + kernel, direct is the floor; proxy: utime+stime of the proxy's"
+	echo "          processes (all threads) per request; kernel work in softirq is not in it"
+	echo "spread%   (max - min) / median of the runs"
+	echo "vs        ratio of the row's median to that row's: req/s higher is better, p99 lower is better"
+	echo "direct    client -> origin by plain kernel forwarding through the proxy namespace"
+	echo "          (same two veth hops as the proxied rows, no proxy)"
+	echo "bound     wrk, proxy and origin share this machine's $(nproc) cores: a row is bounded by the"
+	echo "          machine, not by the proxy alone"
+	if [[ $IDLE_CONNS -gt 0 ]]; then
+		echo
+		echo "idle keep-alive client connections: $IDLE_CONNS per proxy, one GET answered on each, then all"
+		echo "held open and idle; RSS of the proxy's processes before they opened and 2 s after the last"
+		printf '%-20s %10s %10s %10s %7s %14s\n' proxy "RSS kB" "idle kB" B/conn "vs HAP" "upstream conns"
+		printf '%s\n' "$(printf '%.0s-' {1..76})"
+		for row in "${ROWS[@]}"; do
+			[[ $row == direct ]] && continue
+			printf '%-20s %10s %10s %10s %7s %14s\n' "${LABEL[$row]}" \
+				"$(f "${M[$row.idle_rss0]}" 0)" "$(f "${M[$row.idle_rss1]}" 0)" "$(f "${M[$row.idle_bpc]}" 0)" \
+				"$(f "$(rto "$row" haproxy idle_bpc)" 2)" "$(f "${M[$row.idle_up0]}" 0) / $(f "${M[$row.idle_up1]}" 0)"
+		done
+		echo "B/conn    (idle RSS - RSS before) / connections: user memory only, the kernel's socket"
+		echo "          buffers are not in it (the same for every proxy)"
+		echo "upstream  the proxy's established connections to the origin before the clients opened /"
+		echo "          while they idle (idle ones from the wrk runs may still be counted in both)"
+	fi
+	echo
+	echo "machine busy with nothing of ours running: ${IDLE0}% before, ${IDLE1}% after"
+	if awk -v a="$IDLE0" -v b="$IDLE1" 'BEGIN { exit !(a > 10 || b > 10) }'; then
+		echo "WARNING: other load on the machine during this run: every row is skewed, machine CPU most"
+	fi
+	# shellcheck disable=SC2086
+	crowd=$(for row in "${ROWS[@]}"; do printf '%s\n' ${R[$row.http.foreign]:-}; done |
+		awk -v c=$CROWDED '/^[0-9.]+$/ { n++; if ($1 > c) k++; if ($1 > m) m = $1 } END { printf "%d of %d runs, worst %.0f%%", k, n, m }')
+	echo "runs where other processes used >${CROWDED}% of the machine: $crowd (marked CROWDED below)"
+	[[ $ORIGIN_OK == 1 ]] || echo "note: $ORIGIN_NOTE"
+	for row in "${ALL_ROWS[@]}"; do
+		[[ -n ${NOTE[$row]:-} ]] && echo "note: ${LABEL[$row]}: ${NOTE[$row]}"
+		[[ -n ${NOTE[$row.idle]:-} ]] && echo "note: ${LABEL[$row]}: idle connections: ${NOTE[$row.idle]}"
+	done
+	echo
+	echo "interfaces (veth defaults, identical for all rows):"
+	echo "$NETSET"
+	echo
+	echo "raw runs:"
+	cat "$RAW"
+}
+
+json_section() {
+	local n=0 row note idle
+	echo "  \"http_proxy\": {"
+	echo "    \"date\": $(jstr "$(date -u +%Y-%m-%dT%H:%M:%SZ)"), \"kernel\": $(jstr "$(uname -r)"), \"cpus\": $(nproc),"
+	echo "    \"xdproxy\": $(jstr "$VERSION"), \"runs\": $RUNS, \"seconds\": $SECS, \"quick\": $([[ $QUICK == 1 ]] && echo true || echo false),"
+	echo "    \"method\": \"wrk -t1 -c$WRK_CONNS keep-alive, GET of a 100-byte file from nginx; proxies add X-Forwarded-For, keep-alive to the origin, no access log\","
+	echo "    \"workers\": $WORKERS, \"idle_conns\": $IDLE_CONNS, \"idle_busy_pct\": [$IDLE0, $IDLE1],"
+	echo "    \"goal\": {\"min_x_haproxy_rps\": $GOAL_RPS, \"p99_no_worse_than_haproxy\": true,"
+	echo "             \"rps_x_haproxy\": $(jnum "$RPS_X"), \"p99_x_haproxy\": $(jnum "$P99_X"), \"met\": $(jbool "$GOAL")},"
+	echo "    \"rows\": ["
+	for row in "${ROWS[@]}"; do
+		n=$((n + 1))
+		note="${NOTE[$row]:-}${NOTE[$row.idle]:+${NOTE[$row]:+; }idle connections: ${NOTE[$row.idle]}}"
+		idle=null
+		[[ $row != direct && $IDLE_CONNS -gt 0 ]] &&
+			idle="{\"conns\": $IDLE_CONNS, \"open\": $(jnum "${M[$row.idle_open]}"), \"rss_before_kb\": $(jnum "${M[$row.idle_rss0]}"), \"rss_idle_kb\": $(jnum "${M[$row.idle_rss1]}"), \"bytes_per_conn\": $(jnum "${M[$row.idle_bpc]}"), \"upstream_conns_before\": $(jnum "${M[$row.idle_up0]}"), \"upstream_conns_idle\": $(jnum "${M[$row.idle_up1]}"), \"client_conns_at_proxy\": $(jnum "${M[$row.idle_clients]}")}"
+		# shellcheck disable=SC2086 # R[] values are space-separated lists
+		cat <<-EOF
+		      {"id": "$row", "label": $(jstr "${LABEL[$row]}"), "note": $([[ -n $note ]] && jstr "$note" || echo null),
+		       "rps": $(jnum "${M[$row.rps]}"), "rps_runs": $(jarr ${R[$row.rps]:-}),
+		       "p99_ms": $(jnum "${M[$row.p99]}"), "p99_ms_runs": $(jarr ${R[$row.p99]:-}),
+		       "machine_cpu_us_per_req": $(jnum "${M[$row.cpu_us_req]}"), "proxy_cpu_us_per_req": $(jnum "${M[$row.proxy_us_req]}"),
+		       "foreign_cpu_pct_runs": $(jarr ${R[$row.http.foreign]:-}),
+		       "ratio_haproxy": {"rps": $(jnum "$(rto "$row" haproxy rps)"), "p99": $(jnum "$(rto "$row" haproxy p99)")},
+		       "ratio_nginx": {"rps": $(jnum "$(rto "$row" nginx rps)"), "p99": $(jnum "$(rto "$row" nginx p99)")},
+		       "ratio_direct": {"rps": $(jnum "$(rto "$row" direct rps)")},
+		       "idle": $idle}$([[ $n -lt $NR ]] && echo ,)
+		EOF
+	done
+	echo "    ]"
+	echo "  }"
+}
+
+# results.txt: drop an earlier HTTP section (from its header line to the
+# next suite's header, or the end), then append. results.json: likewise
+# with the "http_proxy" key, appended as the last key of the object.
+TXT="$OUT/results.txt" JSON="$OUT/results.json"
+mkdir -p "$TMP/report"
+SECTION="$TMP/report/section.txt"
+section >"$SECTION"
+if [[ -s $TXT ]]; then
+	awk '/^HTTP reverse proxy benchmark / { skip = 1; next }
+		/^(xdproxy benchmark|XDP load balancer benchmark) / { skip = 0 }
+		!skip { print }' "$TXT" >"$TMP/report/old.txt"
+	# no blank line pile-up: strip trailing blank lines, then one separator
+	sed -e :a -e '/^\n*$/{$d;N;ba' -e '}' "$TMP/report/old.txt" >"$TMP/report/old.trim"
+	if [[ -s $TMP/report/old.trim ]]; then
+		{ cat "$TMP/report/old.trim"; echo; echo; cat "$SECTION"; } >"$TXT"
+	else
+		cp "$SECTION" "$TXT"
+	fi
+else
+	cp "$SECTION" "$TXT"
+fi
+if [[ -s $JSON ]] && grep -q '^}' "$JSON"; then
+	awk '/^  "http_proxy": \{/ { skip = 1; next }
+		skip && /^  }/ { skip = 0; next }
+		skip { next }
+		/^}/ { exit }
+		{ print }' "$JSON" | sed '$ s/,$//' >"$TMP/report/old.json"
+	{ sed '$ { /^{$/! s/$/,/ }' "$TMP/report/old.json"; json_section; echo "}"; } >"$JSON"
+else
+	{ echo "{"; json_section; echo "}"; } >"$JSON"
+fi
+
+echo
+sed -n '1,/^raw runs:/p' "$SECTION" | sed '$d'
+echo "http summary: xdproxy $(f "${M[xdproxy.rps]:-NA}" 0) req/s = $(f "$RPS_X" 2)x HAProxy, $(f "$(rto xdproxy nginx rps)" 2)x nginx;" \
+	"p99 $(f "${M[xdproxy.p99]:-NA}" 2) ms = $(f "$P99_X" 2)x HAProxy, $(f "$(rto xdproxy nginx p99)" 2)x nginx;" \
+	"idle $(f "${M[xdproxy.idle_bpc]:-NA}" 0) B/conn vs HAProxy $(f "${M[haproxy.idle_bpc]:-NA}" 0), nginx $(f "${M[nginx.idle_bpc]:-NA}" 0); goal $GOAL"
+rm -rf "$TMP/report"
+echo "results: $TXT $JSON (logs: $LOGS_DIR/)"
