@@ -176,6 +176,9 @@ start_xdproxy() {
 	    mode: http
 	    workers: $WORKERS
 	    pool: origin
+	    http:
+	      access_log: off
+	      forwarded: xff
 	pools:
 	  - name: origin
 	    keepalive: 64
@@ -491,6 +494,9 @@ if [[ $ORIGIN_OK == 1 ]]; then
 	fi
 	want nginx && start_nginx_proxy
 fi
+# RSS of each proxy as started, for context: what it allocated up front.
+sleep 1
+for row in "${PROXY_ROWS[@]}"; do [[ -n ${PID[$row]:-} ]] && add "$row" rss_start "$(rss_kb "$row")"; done
 
 # runnable ROW: direct always (with an origin); a proxy row if it is up.
 runnable() { [[ $ORIGIN_OK == 1 ]] && [[ $1 == direct || -n ${PID[$1]:-} ]]; }
@@ -522,7 +528,7 @@ for row in "${PROXY_ROWS[@]}"; do [[ -n ${PID[$row]:-} ]] && stop "${PID[$row]}"
 # ---------------------------------------------------------------- report
 declare -A M=()		# "$row.$metric" -> median (idle_*: the one value)
 for row in "${ROWS[@]}"; do
-	for k in rps p99 cpu_us_req proxy_us_req idle_bpc idle_rss0 idle_rss1 idle_up0 idle_up1 idle_open idle_clients; do
+	for k in rps p99 cpu_us_req proxy_us_req rss_start idle_bpc idle_rss0 idle_rss1 idle_up0 idle_up1 idle_open idle_clients; do
 		# shellcheck disable=SC2086
 		M[$row.$k]=$(median ${R[$row.$k]:-})
 	done
@@ -570,17 +576,22 @@ section() {
 	if [[ $IDLE_CONNS -gt 0 ]]; then
 		echo
 		echo "idle keep-alive client connections: $IDLE_CONNS per proxy, one GET answered on each, then all"
-		echo "held open and idle; RSS of the proxy's processes before they opened and 2 s after the last"
-		printf '%-20s %10s %10s %10s %7s %14s\n' proxy "RSS kB" "idle kB" B/conn "vs HAP" "upstream conns"
-		printf '%s\n' "$(printf '%.0s-' {1..76})"
+		echo "held open and idle; RSS of the proxy's processes (VmRSS, all of them)"
+		printf '%-20s %10s %10s %10s %10s %7s %14s\n' proxy "start kB" "before kB" "idle kB" B/conn "vs HAP" "upstream conns"
+		printf '%s\n' "$(printf '%.0s-' {1..87})"
 		for row in "${ROWS[@]}"; do
 			[[ $row == direct ]] && continue
-			printf '%-20s %10s %10s %10s %7s %14s\n' "${LABEL[$row]}" \
-				"$(f "${M[$row.idle_rss0]}" 0)" "$(f "${M[$row.idle_rss1]}" 0)" "$(f "${M[$row.idle_bpc]}" 0)" \
+			printf '%-20s %10s %10s %10s %10s %7s %14s\n' "${LABEL[$row]}" \
+				"$(f "${M[$row.rss_start]}" 0)" "$(f "${M[$row.idle_rss0]}" 0)" "$(f "${M[$row.idle_rss1]}" 0)" "$(f "${M[$row.idle_bpc]}" 0)" \
 				"$(f "$(rto "$row" haproxy idle_bpc)" 2)" "$(f "${M[$row.idle_up0]}" 0) / $(f "${M[$row.idle_up1]}" 0)"
 		done
-		echo "B/conn    (idle RSS - RSS before) / connections: user memory only, the kernel's socket"
-		echo "          buffers are not in it (the same for every proxy)"
+		echo "start     as the proxy started; before: after the wrk runs, before the idle clients"
+		echo "          connect; idle: 2 s after the last of them got its response"
+		echo "B/conn    (idle - before) * 1024 / connections: user memory only, the kernel's socket"
+		echo "          buffers are not in it (the same for every proxy). RSS counts pages touched:"
+		echo "          what a proxy set up at start (nginx writes its whole connection array, sized"
+		echo "          by worker_connections = $MAXCONN, at start) or has free in its heap from the"
+		echo "          wrk runs is not in the delta, so it is a floor, closest with many connections"
 		echo "upstream  the proxy's established connections to the origin before the clients opened /"
 		echo "          while they idle (idle ones from the wrk runs may still be counted in both)"
 	fi
@@ -621,7 +632,7 @@ json_section() {
 		note="${NOTE[$row]:-}${NOTE[$row.idle]:+${NOTE[$row]:+; }idle connections: ${NOTE[$row.idle]}}"
 		idle=null
 		[[ $row != direct && $IDLE_CONNS -gt 0 ]] &&
-			idle="{\"conns\": $IDLE_CONNS, \"open\": $(jnum "${M[$row.idle_open]}"), \"rss_before_kb\": $(jnum "${M[$row.idle_rss0]}"), \"rss_idle_kb\": $(jnum "${M[$row.idle_rss1]}"), \"bytes_per_conn\": $(jnum "${M[$row.idle_bpc]}"), \"upstream_conns_before\": $(jnum "${M[$row.idle_up0]}"), \"upstream_conns_idle\": $(jnum "${M[$row.idle_up1]}"), \"client_conns_at_proxy\": $(jnum "${M[$row.idle_clients]}")}"
+			idle="{\"conns\": $IDLE_CONNS, \"open\": $(jnum "${M[$row.idle_open]}"), \"rss_start_kb\": $(jnum "${M[$row.rss_start]}"), \"rss_before_kb\": $(jnum "${M[$row.idle_rss0]}"), \"rss_idle_kb\": $(jnum "${M[$row.idle_rss1]}"), \"bytes_per_conn\": $(jnum "${M[$row.idle_bpc]}"), \"upstream_conns_before\": $(jnum "${M[$row.idle_up0]}"), \"upstream_conns_idle\": $(jnum "${M[$row.idle_up1]}"), \"client_conns_at_proxy\": $(jnum "${M[$row.idle_clients]}")}"
 		# shellcheck disable=SC2086 # R[] values are space-separated lists
 		cat <<-EOF
 		      {"id": "$row", "label": $(jstr "${LABEL[$row]}"), "note": $([[ -n $note ]] && jstr "$note" || echo null),
