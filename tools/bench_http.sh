@@ -19,11 +19,14 @@
 # always, option http-keep-alive), nginx (proxy_pass to an upstream with
 # keepalive 64, HTTP/1.1, Connection ""). Every proxy gets the same number
 # of workers (xdproxy `workers`, HAProxy nbthread, nginx worker_processes),
-# keeps connections to the origin alive, writes no access log, and adds
-# X-Forwarded-For (xdproxy's default, `forwarded: xff`; HAProxy option
-# forwardfor; nginx proxy_set_header X-Forwarded-For $remote_addr) and
-# forwards the client's Host unchanged (nginx: proxy_set_header Host
-# $http_host), so that each does the same work on a request. nginx's
+# keeps connections to the origin alive, writes no access log, and tells
+# the origin about the client the way xdproxy does by default (`forwarded:
+# xff`): X-Forwarded-For, X-Forwarded-Proto and X-Forwarded-Host added
+# (HAProxy: option forwardfor and two http-request set-header; nginx:
+# proxy_set_header X-Forwarded-For $remote_addr, X-Forwarded-Proto $scheme,
+# X-Forwarded-Host $http_host), the client's Host forwarded unchanged (nginx:
+# proxy_set_header Host $http_host), so that each does the same work on a
+# request and the origin sees the same head from each. nginx's
 # per-connection request caps (keepalive_requests, 1000 by default on both
 # sides) are lifted like the origin's: otherwise wrk's connections would be
 # closed and reopened every 1000 requests through nginx alone.
@@ -57,7 +60,9 @@
 #   BENCH_QUICK=1          smoke test: 1 run of 3 s (unless the above are set)
 #   BENCH_HTTP_WORKERS=1   workers/threads of every proxy (the origin keeps 1)
 #   BENCH_IDLE_CONNS=2000  idle keep-alive client connections per proxy for the
-#                          memory figure; 0 skips that part
+#                          memory figure; 0 skips that part. Each process may need
+#                          2 * (N + 1024) + 1024 file descriptors: without
+#                          CAP_SYS_RESOURCE, the hard limit (ulimit -Hn) bounds N
 #   BENCH_ROWS="..."       only these rows (ids: direct xdproxy haproxy nginx);
 #                          default all
 #   BENCH_IDLE_WAIT=30     wait up to this many seconds for other load to stop
@@ -105,6 +110,19 @@ net3_init
 for c in ip ss awk timeout pgrep python3 wrk nginx; do
 	command -v "$c" >/dev/null || die "'$c' not found; run 'make deps'"
 done
+# Connections a proxy (and the origin) must take at once: the idle clients
+# (or wrk's), plus upstream ones and slack. HAProxy maxconn and nginx
+# worker_connections (which counts upstream connections too) get this.
+MAXCONN=$((IDLE_CONNS + 1024))
+# File descriptors for every proxy and the idle client: HAProxy wants about
+# two per maxconn. Raising the hard limit needs CAP_SYS_RESOURCE, which a
+# container may lack: then the hard limit it has must do.
+NOFILE_WANT=$((2 * MAXCONN + 1024))
+# shellcheck disable=SC2016 # expanded by the inner bash
+NOFILE=$(bash -c 'ulimit -n "$0" 2>/dev/null && echo "$0" || ulimit -Hn' "$NOFILE_WANT")
+[[ $NOFILE == unlimited || $NOFILE -ge $NOFILE_WANT ]] ||
+	die "BENCH_IDLE_CONNS=$IDLE_CONNS needs $NOFILE_WANT file descriptors per process, the hard limit here is $NOFILE"
+NOFILE=$NOFILE_WANT
 [[ -x $XDPROXY ]] || die "$XDPROXY not found; run 'make build'"
 XDPROXY=$(realpath "$XDPROXY")
 mkdir -p "$OUT" || die "cannot create $OUT"
@@ -118,12 +136,6 @@ NSES=()
 WD_PID=
 LOGS_DIR=$OUT/logs-http
 bench_traps
-
-# File descriptors every proxy and the idle client may use: each idle
-# client connection costs a proxy one fd, plus its upstream ones and slack.
-NOFILE=$((4 * IDLE_CONNS + 4096))
-[[ $NOFILE -lt 65536 ]] && NOFILE=65536
-MAXCONN=$((2 * IDLE_CONNS + 1024))	# HAProxy maxconn, nginx worker_connections
 
 # ---------------------------------------------------------------- proxies
 ROWS=(direct xdproxy haproxy nginx)
@@ -219,10 +231,12 @@ start_haproxy() {
 	    timeout http-request 10s
 	    timeout http-keep-alive 60s
 	    option http-keep-alive
-	    option forwardfor
 	    http-reuse always
 	listen http
 	    bind $PRX_IP:${PORT[$row]}
+	    option forwardfor
+	    http-request set-header X-Forwarded-Proto http
+	    http-request set-header X-Forwarded-Host %[req.hdr(host)]
 	    server origin $ORG_IP:$HTTP_PORT
 	EOF
 	if ! haproxy -c -q -f "$cfg" >"$logf" 2>&1; then
@@ -281,6 +295,8 @@ start_nginx_proxy() {
 	            proxy_set_header Connection "";
 	            proxy_set_header Host \$http_host;
 	            proxy_set_header X-Forwarded-For \$remote_addr;
+	            proxy_set_header X-Forwarded-Proto \$scheme;
+	            proxy_set_header X-Forwarded-Host \$http_host;
 	        }
 	    }
 	}
@@ -464,8 +480,8 @@ idle_run() {
 
 # ---------------------------------------------------------------- main
 NR=${#ROWS[@]}
-EST=$((NR * RUNS * (SECS + 3) + 40))
-[[ $IDLE_CONNS -gt 0 ]] && EST=$((EST + 3 * (15 + IDLE_CONNS / 200)))
+EST=$((NR * RUNS * (SECS + 2) + 40))
+[[ $IDLE_CONNS -gt 0 ]] && EST=$((EST + 3 * (5 + IDLE_CONNS / 500)))
 BENCH_TIMEOUT=${BENCH_TIMEOUT:-$((EST * 2 + 120 + ${BENCH_IDLE_WAIT:-30}))}
 watchdog "$BENCH_TIMEOUT"
 
@@ -548,7 +564,7 @@ section() {
 	echo "HTTP reverse proxy benchmark  $(date -u +%Y-%m-%dT%H:%M:%SZ)  $(uname -r)  $(nproc) CPUs  xdproxy $VERSION"
 	echo "medians of $RUNS run(s) x ${SECS}s; wrk -t1 -c$WRK_CONNS keep-alive, GET of a 100-byte file from nginx (1 worker);"
 	echo "every proxy: $WORKERS worker(s) (xdproxy workers, HAProxy nbthread, nginx worker_processes), keep-alive"
-	echo "to the origin, X-Forwarded-For added, Host passed unchanged, no access log"
+	echo "to the origin, X-Forwarded-For/-Proto/-Host added, Host passed unchanged, no access log"
 	echo
 	printf '%-20s %8s %7s %7s %7s %8s  %6s %6s  %6s %6s  %6s\n' "" "" "" "" "machine" "proxy" "vs HAProxy" "" "vs nginx" "" "vs dir"
 	printf '%-20s %8s %7s %7s %7s %8s  %6s %6s  %6s %6s  %6s\n' path req/s spread% p99-ms us/req us/req req/s p99 req/s p99 req/s
@@ -622,7 +638,7 @@ json_section() {
 	echo "  \"http_proxy\": {"
 	echo "    \"date\": $(jstr "$(date -u +%Y-%m-%dT%H:%M:%SZ)"), \"kernel\": $(jstr "$(uname -r)"), \"cpus\": $(nproc),"
 	echo "    \"xdproxy\": $(jstr "$VERSION"), \"runs\": $RUNS, \"seconds\": $SECS, \"quick\": $([[ $QUICK == 1 ]] && echo true || echo false),"
-	echo "    \"method\": \"wrk -t1 -c$WRK_CONNS keep-alive, GET of a 100-byte file from nginx; proxies add X-Forwarded-For, keep-alive to the origin, no access log\","
+	echo "    \"method\": \"wrk -t1 -c$WRK_CONNS keep-alive, GET of a 100-byte file from nginx; proxies add X-Forwarded-For/-Proto/-Host, keep-alive to the origin, no access log\","
 	echo "    \"workers\": $WORKERS, \"idle_conns\": $IDLE_CONNS, \"idle_busy_pct\": [$IDLE0, $IDLE1],"
 	echo "    \"goal\": {\"min_x_haproxy_rps\": $GOAL_RPS, \"p99_no_worse_than_haproxy\": true,"
 	echo "             \"rps_x_haproxy\": $(jnum "$RPS_X"), \"p99_x_haproxy\": $(jnum "$P99_X"), \"met\": $(jbool "$GOAL")},"
