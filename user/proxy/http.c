@@ -47,8 +47,10 @@
 #include "route/rules.h"
 #include "util/log.h"
 
-#define HP_BUF_SIZE	 (16u << 10) /* buffers from the free list */
-#define HP_FREE_BUFS	 256	     /* kept on a worker's free list at most */
+#define HP_BUF_SIZE	 (16u << 10)  /* buffers from the free list */
+#define HP_BIG_BODY	 (256u << 10) /* bodies larger than this (or unknown) ... */
+#define HP_BIG_BUF	 (256u << 10) /* ... stream through buffers this large */
+#define HP_FREE_BUFS	 256	      /* kept on a worker's free list at most */
 #define HP_ACCEPT_BATCH	 32
 #define HP_ADD_MAX	 (ROUTE_OPS_MAX + FWD_ADD_MAX + 16)
 #define HP_SCRATCH	 8192 /* identity values, rewritten locations, target */
@@ -152,6 +154,7 @@ struct hp_txn {
 	bool upgrade;	    /* request asked for an upgrade */
 	bool resp_wait;	    /* the response timeout runs: the request is wholly sent */
 	bool sent_continue; /* we answered Expect: 100-continue */
+	bool rq_big;	    /* a large request body: grow the buffers it streams through */
 	uint16_t status;    /* sent to the client */
 	enum h1_meth meth;
 	uint8_t version;
@@ -293,6 +296,24 @@ static int buf_reserve(struct hp_buf *b, uint32_t n)
 	if (b->cap - b->len >= n)
 		return 0;
 	cap = b->len + n;
+	p = realloc(b->p, cap);
+	if (!p)
+		return -ENOMEM;
+	b->p = p;
+	b->cap = cap;
+	return 0;
+}
+
+/*
+ * Capacity at least cap, data left where it is (offsets into the buffer
+ * stay valid). A larger buffer goes back to malloc, not to the free list.
+ */
+static int buf_grow(struct hp_buf *b, uint32_t cap)
+{
+	char *p;
+
+	if (!b->p || b->cap >= cap)
+		return 0;
 	p = realloc(b->p, cap);
 	if (!p)
 		return -ENOMEM;
@@ -801,6 +822,8 @@ static void txn_route(struct hp_conn *c)
 	t->rq_done = m->body == H1_BODY_NONE;
 	t->rq_chunked = m->body == H1_BODY_CHUNKED;
 	t->head_live = true;
+	if (!t->rq_done && (m->body != H1_BODY_LENGTH || m->content_length > HP_BIG_BODY))
+		t->rq_big = true;
 }
 
 /* Picks a backend not tried yet and gives c an upstream connection to it. */
@@ -842,7 +865,8 @@ static void txn_attach(struct hp_conn *c)
 			break;
 		be_failed(be);
 	}
-	if (buf_get(c->w, &c->up->in) || buf_get(c->w, &c->up->out)) {
+	if (buf_get(c->w, &c->up->in) || buf_get(c->w, &c->up->out) ||
+	    (t->rq_big && (buf_grow(&c->in, HP_BIG_BUF) || buf_grow(&c->up->out, HP_BIG_BUF)))) {
 		conn_answer(c, 500, "500-memory");
 		return;
 	}
@@ -1137,6 +1161,12 @@ static int txn_resp_parse(struct hp_conn *c)
 	t->rs_done = t->resp.body == H1_BODY_NONE;
 	if (t->meth == H1_METH_HEAD || !t->rs_body)
 		t->rs_done = true;
+	/* a large body moves in larger steps: fewer syscalls per byte */
+	if (!t->rs_done &&
+	    (t->resp.body != H1_BODY_LENGTH || t->resp.content_length > HP_BIG_BODY)) {
+		buf_grow(&u->in, HP_BIG_BUF);
+		buf_grow(&c->out, HP_BIG_BUF);
+	}
 	c->w->tot.status[status_class(t->status)]++;
 	c->l->rstats[t->rule >= 0 ? (size_t)t->rule : c->l->lc->http.nr_routes]
 	    .status[status_class(t->status)]++;
