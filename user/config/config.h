@@ -144,6 +144,60 @@ enum cfg_splice {
 enum cfg_mode {
 	CFG_MODE_TCP = 0,
 	CFG_MODE_HTTP,
+	CFG_MODE_FORWARD, /* forward proxy: absolute-form requests and CONNECT */
+};
+
+/* Which requests a forward-proxy rule applies to (schema: methods). */
+enum cfg_fwd_methods {
+	CFG_FWDM_ANY = 0, /* both */
+	CFG_FWDM_CONNECT, /* CONNECT tunnels only */
+	CFG_FWDM_HTTP,	  /* absolute-form requests only */
+};
+
+/*
+ * One forward-proxy rule (forward.rules), first match wins. Every array
+ * and string is owned by the cfg. A rule matches when every condition it
+ * has holds: a domain in domains or in domain_file (host.c normalized;
+ * "example.com" exact, "*.example.com" strict subdomains, ".example.com"
+ * the domain and its subdomains), a port in ports, the method kind, a
+ * client in clients, and its schedule active.
+ */
+struct cfg_fwd_rule {
+	char name[CFG_NAME_MAX]; /* unique in the listener; default "rule<N>" */
+	bool deny;		 /* action: deny | allow */
+	char **domains;		 /* NULL when none */
+	size_t nr_domains;
+	char domain_file[CFG_PATH_MAX]; /* "" = none; an absolute path */
+	char ports[128];		/* "" = any; "80,443,8000-8999" */
+	enum cfg_fwd_methods methods;
+	char **clients; /* CIDRs; NULL = any client */
+	size_t nr_clients;
+	bool has_schedule;
+	char sched_days[64]; /* "mon-fri", "sat,sun", "*" */
+	char **sched_times;  /* "09:00-17:00", ... at least one when has_schedule */
+	size_t nr_sched_times;
+	char sched_tz[64]; /* IANA name, default "UTC" */
+};
+
+/* A forward-proxy listener's settings (mode forward only). */
+struct cfg_forward {
+	char **clients; /* CIDRs allowed to use the proxy; default loopback only */
+	size_t nr_clients;
+	char auth_file[CFG_PATH_MAX]; /* "" = no authentication; else user:hash lines */
+	char auth_realm[64];	      /* default "xdproxy" */
+	bool anonymous;		      /* strip identifying headers (fwd.h FWD_HIDE) */
+	char user_agent[256];	      /* anonymous: the User-Agent every request gets; "" keeps */
+	uint16_t *connect_ports;      /* CONNECT allowed to these ports; default {443} */
+	size_t nr_connect_ports;
+	bool allow_private;	      /* destinations private/loopback/link-local allowed */
+	bool has_parent;	      /* chain through a parent proxy */
+	struct sockaddr_storage parent;
+	socklen_t parent_len;
+	char parent_str[64];
+	char dns_servers[256];	 /* "" = the system's; else "ip[:port],..." */
+	uint32_t dns_timeout_ms; /* default 2000 */
+	struct cfg_fwd_rule *rules;
+	size_t nr_rules;
 };
 
 /* What the HTTP proxy tells an origin about the client (schema: forwarded). */
@@ -249,7 +303,8 @@ struct cfg_listener {
 	uint64_t splice_budget;
 	uint32_t connect_timeout_ms;
 	int backlog;
-	struct cfg_http http; /* mode http only; all zero for tcp */
+	struct cfg_http http; /* mode http and forward; all zero for tcp */
+	struct cfg_forward forward; /* mode forward only */
 };
 
 /*

@@ -3,7 +3,7 @@
  * HTTP/1.1 reverse proxy sessions (see http.h for the shape).
  *
  * Each client connection runs one request ("transaction") at a time; its
- * whole state is in struct hp_conn and struct hp_txn, and conn_progress()
+ * whole state is in struct hp_conn and struct hp_txn, and hp_conn_progress()
  * is the only place that moves it: every event sets a readiness hint and
  * calls it, and it loops over the steps below until none can go further,
  * then sets the epoll interests both sockets need. Nothing blocks; every
@@ -20,7 +20,7 @@
  * busy path of a keep-alive request touches no timer heap at all unless a
  * shorter deadline starts.
  */
-#include "proxy/http.h"
+#include "proxy/http_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -47,197 +47,9 @@
 #include "route/rules.h"
 #include "util/log.h"
 
-#define HP_BUF_SIZE	 (16u << 10)  /* buffers from the free list */
-#define HP_BIG_BODY	 (256u << 10) /* bodies larger than this (or unknown) ... */
-#define HP_BIG_BUF	 (256u << 10) /* ... stream through buffers this large */
-#define HP_FREE_BUFS	 256	      /* kept on a worker's free list at most */
-#define HP_ACCEPT_BATCH	 32
-#define HP_ADD_MAX	 (ROUTE_OPS_MAX + FWD_ADD_MAX + 16)
-#define HP_SCRATCH	 8192 /* identity values, rewritten locations, target */
-#define HP_DOWN_MS	 2000 /* a backend that refused a connect rests this long */
-#define HP_CHUNK_HDR_MAX 20   /* "ffffffffffffffff\r\n" + "\r\n" after the data */
-#define HP_LOG_LINE	 4096
-#define HP_MAX_FDS	 (1 << 20)
-
-/* A byte buffer: data in p[off, len). */
-struct hp_buf {
-	char *p;
-	uint32_t cap, off, len;
-};
-
-struct hp_worker;
-struct hp_conn;
-
-/* An upstream connection: busy with one client's request, or idle in its backend's list. */
-struct hp_up {
-	struct hp_worker *w;
-	struct hp_backend *be;
-	struct hp_conn *c; /* NULL while idle */
-	int fd;
-	bool connecting;
-	bool reused;	 /* carried an earlier request */
-	bool rd_ready;	 /* readiness hints from epoll, cleared on EAGAIN */
-	bool wr_blocked; /* last write hit EAGAIN: wait for EV_WRITE */
-	bool eof;
-	struct hp_up *next, *prev; /* the backend's idle list */
-	uint64_t idle_since;	   /* ms, when it went idle (swept by sweep_cb) */
-	struct ev_timer *timer;	   /* connect timeout, or idle keep-alive timeout */
-	struct hp_buf in, out;
-};
-
-struct hp_backend {
-	struct hp_wpool *wp;
-	size_t idx;
-	const struct cfg_backend *cb;
-	struct hp_up *idle;	 /* most recently used first */
-	struct hp_up *idle_tail; /* the longest idle: swept first */
-	uint32_t nr_idle;
-	struct ev_timer *rest; /* while marked down after a refused connect */
-	uint64_t requests, connects, connect_fail, reused;
-};
-
-/* A pool as one worker runs it. */
-struct hp_wpool {
-	struct hp_worker *w;
-	const struct cfg_pool *cp;
-	struct pool *pool;
-	struct revmap *rm; /* NULL: no reverse mapping */
-	struct hp_backend *be;
-};
-
-struct hp_route_stats {
-	uint64_t requests;
-	uint64_t status[6];
-};
-
-/* A listener as one worker runs it. */
-struct hp_lsn {
-	struct hp_worker *w;
-	const struct cfg_listener *lc;
-	size_t idx; /* in hp_server.lsn */
-	int fd;
-	struct hp_route_stats *rstats; /* [nr_routes + 1]: the last is "default pool" */
-};
-
-enum hp_cstate {
-	CS_IDLE = 0, /* keep-alive: waiting for the first byte of a request */
-	CS_HEAD,     /* reading a request head */
-	CS_REQ,	     /* a request in progress */
-	CS_CLOSING,  /* an answer is being written; close when it is out */
-	CS_TUNNEL,   /* after 101: opaque bytes both ways */
-};
-
-/* One request/response exchange. */
-struct hp_txn {
-	struct h1_msg req;  /* view into c->in.p + head_at */
-	struct h1_msg resp; /* view into up->in.p + resp_at */
-	struct h1_body rqb, rsb;
-	uint32_t head_at; /* offset of the request in c->in.p */
-	uint32_t rq_pos;  /* next request-body byte in c->in.p */
-	uint32_t resp_at; /* offset of the response being parsed in up->in.p */
-	int rule;	  /* route index, or -1 for the default pool */
-	struct hp_wpool *wp;
-	struct hp_backend *be;
-	struct pool_set tried;
-	uint32_t attempts;
-	bool head_live;	    /* c->in still holds the request head (retry possible) */
-	bool head_sent;	    /* queued to the upstream */
-	bool rq_chunked;    /* re-framing the request body as chunked */
-	bool rq_done;	    /* request body wholly read from the client */
-	bool resp_head;	    /* final response head written to c->out */
-	bool rs_chunked;    /* re-framing the response body as chunked */
-	bool rs_done;	    /* response body wholly read from the upstream */
-	bool rs_body;	    /* the client gets a body */
-	bool keepalive;	    /* the client connection stays open afterwards */
-	bool up_reusable;   /* the upstream connection may carry another request */
-	bool got_upstream;  /* any response byte arrived */
-	bool upgrade;	    /* request asked for an upgrade */
-	bool resp_wait;	    /* the response timeout runs: the request is wholly sent */
-	bool sent_continue; /* we answered Expect: 100-continue */
-	bool rq_big;	    /* a large request body: grow the buffers it streams through */
-	uint16_t status;    /* sent to the client */
-	enum h1_meth meth;
-	uint8_t version;
-	uint64_t start_ms;
-	uint64_t first_up_ms;
-	uint64_t bytes_sent, bytes_rcvd;
-	struct timespec start_rt;
-	const char *verdict;
-	/* copies for the access log, taken before the head may be overwritten */
-	char log[1024];
-	uint16_t lmeth, ltarget, lhost, lref, lua; /* lengths, in this order in log[] */
-	char route_tgt[2048];			   /* the target sent upstream */
-	size_t route_tgt_len;
-	char scratch[HP_SCRATCH];
-	char rscratch[HP_SCRATCH];
-	char rt_scratch[HP_SCRATCH];
-	struct route_req rr;
-};
-
-struct hp_conn {
-	struct hp_worker *w;
-	struct hp_lsn *l;
-	int fd;
-	enum hp_cstate st;
-	bool rd_ready, wr_blocked, rd_eof;
-	bool in_progress; /* conn_progress is on the stack: closing is deferred */
-	bool dead;
-	struct sockaddr_storage peer, local;
-	struct hp_buf in, out;
-	struct hp_txn *t;
-	struct hp_up *up;
-	struct ev_timer *timer;
-	struct ev_timer *kick; /* conn_progress ran out of rounds: more to do at once */
-	uint64_t timer_at;     /* when the armed timer fires */
-	uint64_t deadline;     /* when the current state times out; 0 = none */
-	struct hp_conn *next, *prev;
-};
-
-struct hp_worker {
-	struct hp_server *s;
-	size_t id;
-	struct ev_loop *loop;
-	pthread_t thread;
-	bool started;
-	int stop_fd;
-	struct hp_lsn *lsn;
-	struct hp_wpool *pools;
-	struct hp_conn *conns;
-	char **free_bufs;
-	size_t nr_free_bufs;
-	struct hp_txn *free_txn;
-	struct hp_totals tot;
-	struct ev_timer *sweep; /* closes idle upstream connections past keepalive_timeout */
-	char logline[HP_LOG_LINE];
-};
-
-struct hp_server {
-	const struct cfg *cfg;
-	size_t nr_workers; /* the largest 'workers' of any http listener */
-	struct hp_worker *w;
-	struct route_table **rt; /* per cfg listener (NULL for tcp listeners) */
-	struct fwd_conf *fwd;	 /* per cfg listener */
-	struct fwd_conf ***rfwd; /* per cfg listener, per route: NULL = the listener's */
-	int log_fd;		 /* access log, -1 = off */
-	/* tunnels to the TCP proxy (hp_server_set_handoff) */
-	hp_handoff_fn handoff_fn;
-	void *handoff_arg;
-	struct ev_loop *handoff_loop;
-	int handoff_fd; /* eventfd on handoff_loop, -1 = none */
-	pthread_mutex_t handoff_lock;
-	struct hp_handoff *handoff_q;
-	size_t handoff_n, handoff_cap;
-	enum alog_format log_fmt;
-};
-
-static void conn_progress(struct hp_conn *c);
-static void conn_close(struct hp_conn *c);
-static void up_close(struct hp_up *u);
-static void up_event(struct ev_loop *loop, int fd, uint32_t events, void *arg);
-
 /* ------------------------------------------------------------------ buffers */
 
-static int buf_get(struct hp_worker *w, struct hp_buf *b)
+int hp_buf_get(struct hp_worker *w, struct hp_buf *b)
 {
 	if (b->p)
 		return 0;
@@ -253,7 +65,7 @@ static int buf_get(struct hp_worker *w, struct hp_buf *b)
 	return 0;
 }
 
-static void buf_put(struct hp_worker *w, struct hp_buf *b)
+void hp_buf_put(struct hp_worker *w, struct hp_buf *b)
 {
 	if (!b->p)
 		return;
@@ -264,18 +76,8 @@ static void buf_put(struct hp_worker *w, struct hp_buf *b)
 	memset(b, 0, sizeof(*b));
 }
 
-static uint32_t buf_data(const struct hp_buf *b)
-{
-	return b->len - b->off;
-}
-
-static uint32_t buf_room(const struct hp_buf *b)
-{
-	return b->p ? b->cap - b->len : 0;
-}
-
 /* Moves the data to the front, so the room is all at the end. */
-static void buf_compact(struct hp_buf *b)
+void hp_buf_compact(struct hp_buf *b)
 {
 	if (!b->off)
 		return;
@@ -285,14 +87,14 @@ static void buf_compact(struct hp_buf *b)
 }
 
 /* Room for n more bytes at the end: compact, then grow. 0 or -ENOMEM. */
-static int buf_reserve(struct hp_buf *b, uint32_t n)
+int hp_buf_reserve(struct hp_buf *b, uint32_t n)
 {
 	char *p;
 	uint32_t cap;
 
 	if (b->cap - b->len >= n)
 		return 0;
-	buf_compact(b);
+	hp_buf_compact(b);
 	if (b->cap - b->len >= n)
 		return 0;
 	cap = b->len + n;
@@ -308,7 +110,7 @@ static int buf_reserve(struct hp_buf *b, uint32_t n)
  * Capacity at least cap, data left where it is (offsets into the buffer
  * stay valid). A larger buffer goes back to malloc, not to the free list.
  */
-static int buf_grow(struct hp_buf *b, uint32_t cap)
+int hp_buf_grow(struct hp_buf *b, uint32_t cap)
 {
 	char *p;
 
@@ -322,9 +124,9 @@ static int buf_grow(struct hp_buf *b, uint32_t cap)
 	return 0;
 }
 
-static int buf_append(struct hp_buf *b, const void *d, size_t n)
+int hp_buf_append(struct hp_buf *b, const void *d, size_t n)
 {
-	if (buf_reserve(b, (uint32_t)n))
+	if (hp_buf_reserve(b, (uint32_t)n))
 		return -ENOMEM;
 	memcpy(b->p + b->len, d, n);
 	b->len += (uint32_t)n;
@@ -336,7 +138,7 @@ static int buf_append(struct hp_buf *b, const void *d, size_t n)
 static void conn_timer_cb(struct ev_loop *loop, struct ev_timer *t, void *arg);
 
 /* The current state times out ms from now (0: never). */
-static void conn_deadline(struct hp_conn *c, uint32_t ms)
+void hp_conn_deadline(struct hp_conn *c, uint32_t ms)
 {
 	uint64_t now = ev_now_ms(c->w->loop);
 
@@ -351,23 +153,13 @@ static void conn_deadline(struct hp_conn *c, uint32_t ms)
 }
 
 /* Push the deadline on after activity, without touching the timer heap. */
-static void conn_activity(struct hp_conn *c, uint32_t ms)
+void hp_conn_activity(struct hp_conn *c, uint32_t ms)
 {
 	if (c->deadline && ms)
 		c->deadline = ev_now_ms(c->w->loop) + ms;
 }
 
 /* ------------------------------------------------------------------ helpers */
-
-static const struct cfg_http *conn_http(const struct hp_conn *c)
-{
-	return &c->l->lc->http;
-}
-
-static int status_class(int status)
-{
-	return status >= 100 && status < 600 ? status / 100 : 0;
-}
 
 static const char *status_reason(int status)
 {
@@ -415,7 +207,7 @@ static bool meth_idempotent(enum h1_meth m)
 	       m == H1_METH_OPTIONS || m == H1_METH_TRACE;
 }
 
-static void set_nodelay(int fd)
+void hp_set_nodelay(int fd)
 {
 	int one = 1;
 
@@ -423,7 +215,7 @@ static void set_nodelay(int fd)
 }
 
 /* Sets fd's epoll interest to ev, adding or removing it as needed. */
-static void fd_interest(struct ev_loop *loop, int fd, uint32_t ev, ev_fd_cb cb, void *arg)
+void hp_fd_interest(struct ev_loop *loop, int fd, uint32_t ev, ev_fd_cb cb, void *arg)
 {
 	/* registered fds may have an empty interest set: 0 does not mean "not registered" */
 	if (ev_fd_events(loop, fd) == ev)
@@ -480,7 +272,7 @@ static void txn_log_fields(struct hp_conn *c, const char *buf)
 	t->lua = log_copy(t, &used, buf, i >= 0 ? m->fields[i].value : none);
 }
 
-static void txn_log(struct hp_conn *c)
+void hp_txn_log(struct hp_conn *c)
 {
 	struct hp_server *s = c->w->s;
 	struct hp_txn *t = c->t;
@@ -551,7 +343,7 @@ static void up_unlink_idle(struct hp_up *u)
 	be->nr_idle--;
 }
 
-static void up_close(struct hp_up *u)
+void hp_up_close(struct hp_up *u)
 {
 	struct hp_worker *w = u->w;
 
@@ -563,8 +355,8 @@ static void up_close(struct hp_up *u)
 		close(u->fd);
 	}
 	pool_conn_put(u->be->wp->pool, u->be->idx);
-	buf_put(w, &u->in);
-	buf_put(w, &u->out);
+	hp_buf_put(w, &u->in);
+	hp_buf_put(w, &u->out);
 	free(u);
 }
 
@@ -592,7 +384,7 @@ static void be_failed(struct hp_backend *be)
 }
 
 /* The upstream connection is done with its request: keep it idle or close it. */
-static void up_release(struct hp_up *u, bool reusable)
+void hp_up_release(struct hp_up *u, bool reusable)
 {
 	struct hp_backend *be = u->be;
 	struct hp_worker *w = u->w;
@@ -603,16 +395,16 @@ static void up_release(struct hp_up *u, bool reusable)
 	 * A connection that began with a PROXY header speaks for one client:
 	 * it is never given to another.
 	 */
-	if (!reusable || u->eof || buf_data(&u->in) || buf_data(&u->out) ||
+	if (!reusable || u->eof || hp_buf_data(&u->in) || hp_buf_data(&u->out) ||
 	    be->nr_idle >= cp->keepalive || !cp->keepalive || cp->proxy_protocol != CFG_PP_OFF) {
 		be->nr_idle++; /* up_close unlinks an idle one; it is not linked */
 		u->c = NULL;
 		u->next = u->prev = NULL;
-		up_close(u);
+		hp_up_close(u);
 		return;
 	}
-	buf_put(w, &u->in);
-	buf_put(w, &u->out);
+	hp_buf_put(w, &u->in);
+	hp_buf_put(w, &u->out);
 	u->rd_ready = u->wr_blocked = false;
 	u->reused = true;
 	u->next = be->idle;
@@ -628,7 +420,7 @@ static void up_release(struct hp_up *u, bool reusable)
 	u->timer = NULL;
 	u->idle_since = ev_now_ms(w->loop);
 	/* idle: any readable event means the server closed it or misbehaves */
-	fd_interest(w->loop, u->fd, EV_READ, up_event, u);
+	hp_fd_interest(w->loop, u->fd, EV_READ, hp_up_event, u);
 }
 
 static void up_timer_cb(struct ev_loop *loop, struct ev_timer *t, void *arg)
@@ -645,25 +437,25 @@ static void up_timer_cb(struct ev_loop *loop, struct ev_timer *t, void *arg)
 	if (u->connecting) {
 		u->eof = true;
 		c->w->tot.timeouts++;
-		conn_progress(c);
+		hp_conn_progress(c);
 	}
 }
 
-static void up_event(struct ev_loop *loop, int fd, uint32_t events, void *arg)
+void hp_up_event(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 {
 	struct hp_up *u = arg;
 
 	(void)loop;
 	(void)fd;
 	if (!u->c) {
-		up_close(u); /* idle connection readable: closed by the server */
+		hp_up_close(u); /* idle connection readable: closed by the server */
 		return;
 	}
 	if (events & (EV_READ | EV_HUP | EV_ERR))
 		u->rd_ready = true;
 	if (events & (EV_WRITE | EV_HUP | EV_ERR))
 		u->wr_blocked = false;
-	conn_progress(u->c);
+	hp_conn_progress(u->c);
 }
 
 /* A new upstream connection to be for c. NULL when it could not even start. */
@@ -688,8 +480,8 @@ static struct hp_up *up_connect(struct hp_conn *c, struct hp_backend *be)
 	u->fd = fd;
 	u->connecting = true;
 	u->wr_blocked = true; /* until EV_WRITE says the connect finished */
-	set_nodelay(fd);
-	if (ev_add_fd(w->loop, fd, EV_WRITE, up_event, u)) {
+	hp_set_nodelay(fd);
+	if (ev_add_fd(w->loop, fd, EV_WRITE, hp_up_event, u)) {
 		close(fd);
 		free(u);
 		return NULL;
@@ -721,7 +513,7 @@ static struct hp_up *up_take_idle(struct hp_conn *c, struct hp_backend *be)
  * Answers status with a short body and closes after it. Only before any
  * response byte went to the client; otherwise the connection is cut.
  */
-static void conn_answer(struct hp_conn *c, int status, const char *verdict)
+void hp_conn_answer(struct hp_conn *c, int status, const char *verdict)
 {
 	struct hp_txn *t = c->t;
 	char head[256], body[96];
@@ -733,7 +525,7 @@ static void conn_answer(struct hp_conn *c, int status, const char *verdict)
 			t->verdict = verdict;
 		return;
 	}
-	if (buf_get(c->w, &c->out)) {
+	if (hp_buf_get(c->w, &c->out)) {
 		c->dead = true;
 		return;
 	}
@@ -742,25 +534,25 @@ static void conn_answer(struct hp_conn *c, int status, const char *verdict)
 		      "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n"
 		      "Connection: close\r\n\r\n",
 		      status, status_reason(status), bl);
-	buf_append(&c->out, head, (size_t)hl);
+	hp_buf_append(&c->out, head, (size_t)hl);
 	if (!t || t->meth != H1_METH_HEAD)
-		buf_append(&c->out, body, (size_t)bl);
+		hp_buf_append(&c->out, body, (size_t)bl);
 	if (t) {
 		t->status = (uint16_t)status;
 		t->verdict = verdict;
 		t->resp_head = true;
 	}
-	c->w->tot.status[status_class(status)]++;
+	c->w->tot.status[hp_status_class(status)]++;
 	if (t && c->l->rstats)
 		c->l->rstats[t->rule >= 0 ? (size_t)t->rule : c->l->lc->http.nr_routes]
-		    .status[status_class(status)]++;
+		    .status[hp_status_class(status)]++;
 	if (c->up) {
 		c->up->c = c; /* busy: not reusable */
-		up_release(c->up, false);
+		hp_up_release(c->up, false);
 		c->up = NULL;
 	}
 	c->st = CS_CLOSING;
-	conn_deadline(c, conn_http(c)->client_timeout_ms);
+	hp_conn_deadline(c, hp_conn_http(c)->client_timeout_ms);
 }
 
 /* ------------------------------------------------------------------ request */
@@ -783,13 +575,13 @@ static void txn_route(struct hp_conn *c)
 	if (s->log_fd >= 0)
 		txn_log_fields(c, buf);
 	if (m->meth == H1_METH_CONNECT) {
-		conn_answer(c, 405, "405-connect");
+		hp_conn_answer(c, 405, "405-connect");
 		return;
 	}
 	rc = route_req_prepare(&t->rr, m, buf, t->rt_scratch, sizeof(t->rt_scratch));
 	if (rc) {
 		c->w->tot.bad_request++;
-		conn_answer(c, rc == -ENOSPC ? 414 : 400, "400-target");
+		hp_conn_answer(c, rc == -ENOSPC ? 414 : 400, "400-target");
 		return;
 	}
 	rc = route_match(rt, &t->rr);
@@ -801,7 +593,7 @@ static void txn_route(struct hp_conn *c)
 		pool_idx = c->l->lc->pool;
 	} else {
 		c->w->tot.no_route++;
-		conn_answer(c, 404, "404-no-route");
+		hp_conn_answer(c, 404, "404-no-route");
 		return;
 	}
 	c->l->rstats[t->rule >= 0 ? (size_t)t->rule : c->l->lc->http.nr_routes].requests++;
@@ -810,11 +602,11 @@ static void txn_route(struct hp_conn *c)
 			  sizeof(t->route_tgt), &t->route_tgt_len);
 	if (rc) {
 		c->w->tot.bad_request++;
-		conn_answer(c, rc == -ENOSPC ? 414 : 400, "400-target");
+		hp_conn_answer(c, rc == -ENOSPC ? 414 : 400, "400-target");
 		return;
 	}
-	if (fwd_via_loops(m, buf, conn_http(c)->via_name) && conn_http(c)->via) {
-		conn_answer(c, 508, "508-loop");
+	if (fwd_via_loops(m, buf, hp_conn_http(c)->via_name) && hp_conn_http(c)->via) {
+		hp_conn_answer(c, 508, "508-loop");
 		return;
 	}
 	h1_body_init(&t->rqb, m);
@@ -842,13 +634,13 @@ static void txn_attach(struct hp_conn *c)
 
 	for (;;) {
 		if (t->attempts > cp->retries) {
-			conn_answer(c, 502, "502-connect");
+			hp_conn_answer(c, 502, "502-connect");
 			return;
 		}
 		i = pool_pick(t->wp->pool, &pc);
 		if (i < 0) {
-			conn_answer(c, t->attempts ? 502 : 503,
-				    t->attempts ? "502-connect" : "503-no-backend");
+			hp_conn_answer(c, t->attempts ? 502 : 503,
+				       t->attempts ? "502-connect" : "503-no-backend");
 			return;
 		}
 		be = &t->wp->be[i];
@@ -865,9 +657,10 @@ static void txn_attach(struct hp_conn *c)
 			break;
 		be_failed(be);
 	}
-	if (buf_get(c->w, &c->up->in) || buf_get(c->w, &c->up->out) ||
-	    (t->rq_big && (buf_grow(&c->in, HP_BIG_BUF) || buf_grow(&c->up->out, HP_BIG_BUF)))) {
-		conn_answer(c, 500, "500-memory");
+	if (hp_buf_get(c->w, &c->up->in) || hp_buf_get(c->w, &c->up->out) ||
+	    (t->rq_big &&
+	     (hp_buf_grow(&c->in, HP_BIG_BUF) || hp_buf_grow(&c->up->out, HP_BIG_BUF)))) {
+		hp_conn_answer(c, 500, "500-memory");
 		return;
 	}
 	t->head_sent = false;
@@ -897,12 +690,12 @@ static int txn_send_head(struct hp_conn *c)
 	size_t nr_add = 0, used = 0, len;
 	int rc;
 
-	if (!u->reused && t->wp->cp->proxy_protocol != CFG_PP_OFF && !buf_data(&u->out)) {
+	if (!u->reused && t->wp->cp->proxy_protocol != CFG_PP_OFF && !hp_buf_data(&u->out)) {
 		/* a new connection starts with the PROXY header naming our client */
 		const struct sockaddr *src = (const struct sockaddr *)&c->peer;
 		const struct sockaddr *dst = (const struct sockaddr *)&c->local;
 
-		if (buf_reserve(&u->out, PP_V1_MAX + 256))
+		if (hp_buf_reserve(&u->out, PP_V1_MAX + 256))
 			return -ENOMEM;
 		rc = t->wp->cp->proxy_protocol == CFG_PP_V1
 			 ? pp_v1_write(src, dst, u->out.p + u->out.len, u->out.cap - u->out.len,
@@ -948,7 +741,8 @@ static int txn_send_head(struct hp_conn *c)
 		if (!t->sent_continue && t->version >= 11) {
 			static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
-			if (buf_get(c->w, &c->out) || buf_append(&c->out, cont, sizeof(cont) - 1))
+			if (hp_buf_get(c->w, &c->out) ||
+			    hp_buf_append(&c->out, cont, sizeof(cont) - 1))
 				return -ENOMEM;
 			t->sent_continue = true;
 			c->w->tot.status[1]++;
@@ -970,7 +764,7 @@ static int txn_send_head(struct hp_conn *c)
 				   &len);
 		if (rc != -ENOSPC)
 			break;
-		if (buf_reserve(&u->out, (uint32_t)len))
+		if (hp_buf_reserve(&u->out, (uint32_t)len))
 			return -ENOMEM;
 	}
 	if (rc)
@@ -1015,9 +809,9 @@ static int body_pump(struct h1_body *b, struct hp_buf *in, uint32_t *pos, struct
 		uint32_t avail = in->len - *pos, room;
 		size_t feed;
 
-		if (buf_room(out) < HP_CHUNK_HDR_MAX + 1 + 5)
-			buf_compact(out);
-		room = buf_room(out);
+		if (hp_buf_room(out) < HP_CHUNK_HDR_MAX + 1 + 5)
+			hp_buf_compact(out);
+		room = hp_buf_room(out);
 		if (room < HP_CHUNK_HDR_MAX + 1 + 5)
 			break;
 		feed = avail < room - HP_CHUNK_HDR_MAX - 5 ? avail : room - HP_CHUNK_HDR_MAX - 5;
@@ -1107,14 +901,14 @@ static int txn_resp_head(struct hp_conn *c)
 	rw.add = add;
 	rw.nr_add = nr_add;
 	rw.version = 11;
-	if (buf_get(c->w, &c->out))
+	if (hp_buf_get(c->w, &c->out))
 		return -ENOMEM;
 	for (;;) {
 		rc = h1_write_head(m, buf, &rw, c->out.p + c->out.len, c->out.cap - c->out.len,
 				   &len);
 		if (rc != -ENOSPC)
 			break;
-		if (buf_reserve(&c->out, (uint32_t)len))
+		if (hp_buf_reserve(&c->out, (uint32_t)len))
 			return -ENOMEM;
 	}
 	if (rc)
@@ -1164,12 +958,12 @@ static int txn_resp_parse(struct hp_conn *c)
 	/* a large body moves in larger steps: fewer syscalls per byte */
 	if (!t->rs_done &&
 	    (t->resp.body != H1_BODY_LENGTH || t->resp.content_length > HP_BIG_BODY)) {
-		buf_grow(&u->in, HP_BIG_BUF);
-		buf_grow(&c->out, HP_BIG_BUF);
+		hp_buf_grow(&u->in, HP_BIG_BUF);
+		hp_buf_grow(&c->out, HP_BIG_BUF);
 	}
-	c->w->tot.status[status_class(t->status)]++;
+	c->w->tot.status[hp_status_class(t->status)]++;
 	c->l->rstats[t->rule >= 0 ? (size_t)t->rule : c->l->lc->http.nr_routes]
-	    .status[status_class(t->status)]++;
+	    .status[hp_status_class(t->status)]++;
 	return 1;
 }
 
@@ -1181,7 +975,7 @@ static int sock_read(int fd, struct hp_buf *b, bool *ready, uint64_t *count)
 	ssize_t n;
 
 	/* no compaction here: callers hold offsets into b (heads, body positions) */
-	if (!buf_room(b))
+	if (!hp_buf_room(b))
 		return 0;
 	n = read(fd, b->p + b->len, b->cap - b->len);
 	if (n > 0) {
@@ -1204,9 +998,9 @@ static int sock_write(int fd, struct hp_buf *b, bool *blocked, uint64_t *count)
 {
 	ssize_t n;
 
-	if (*blocked || !buf_data(b))
+	if (*blocked || !hp_buf_data(b))
 		return 0;
-	n = send(fd, b->p + b->off, buf_data(b), MSG_NOSIGNAL);
+	n = send(fd, b->p + b->off, hp_buf_data(b), MSG_NOSIGNAL);
 	if (n > 0) {
 		b->off += (uint32_t)n;
 		if (count)
@@ -1225,14 +1019,14 @@ static int sock_write(int fd, struct hp_buf *b, bool *blocked, uint64_t *count)
 /* ------------------------------------------------------------------ the state machine */
 
 /* The request ended (answered, or failed): log, release, go idle or close. */
-static void txn_end(struct hp_conn *c)
+void hp_txn_end(struct hp_conn *c)
 {
 	struct hp_txn *t = c->t;
 	bool keep = t->keepalive && t->rq_done && !c->rd_eof;
 
-	txn_log(c);
+	hp_txn_log(c);
 	if (c->up) {
-		up_release(c->up, t->up_reusable && t->rs_done && t->rq_done);
+		hp_up_release(c->up, t->up_reusable && t->rs_done && t->rq_done);
 		c->up = NULL;
 	}
 	if (!keep) {
@@ -1246,11 +1040,11 @@ static void txn_end(struct hp_conn *c)
 	txn_put(c->w, t);
 	c->t = NULL;
 	c->st = CS_IDLE;
-	conn_deadline(c, conn_http(c)->idle_timeout_ms);
-	if (!buf_data(&c->in))
-		buf_put(c->w, &c->in);
-	if (!buf_data(&c->out))
-		buf_put(c->w, &c->out);
+	hp_conn_deadline(c, hp_conn_http(c)->idle_timeout_ms);
+	if (!hp_buf_data(&c->in))
+		hp_buf_put(c->w, &c->in);
+	if (!hp_buf_data(&c->out))
+		hp_buf_put(c->w, &c->out);
 }
 
 /* The upstream failed before answering: retry, or answer 502/504. */
@@ -1271,12 +1065,12 @@ static void txn_up_failed(struct hp_conn *c, bool timeout)
 	 */
 	retry = !t->got_upstream && t->head_live && (t->req.body == H1_BODY_NONE) &&
 		(connect || meth_idempotent(t->meth));
-	up_release(u, false);
+	hp_up_release(u, false);
 	c->up = NULL;
 	if (!retry) {
 		if (!connect)
 			c->w->tot.up_bad_response++;
-		conn_answer(c, timeout ? 504 : 502, timeout ? "504-timeout" : "502-upstream");
+		hp_conn_answer(c, timeout ? 504 : 502, timeout ? "504-timeout" : "502-upstream");
 		return;
 	}
 	/* a reused connection that died does not count against the backend */
@@ -1300,8 +1094,8 @@ static bool conn_handoff(struct hp_conn *c)
 	uint64_t one = 1;
 	bool ok;
 
-	if (s->handoff_fd < 0 || buf_data(&c->out) || buf_data(&c->in) || buf_data(&u->in) ||
-	    c->rd_eof || u->eof || c->wr_blocked || u->wr_blocked)
+	if (s->handoff_fd < 0 || hp_buf_data(&c->out) || hp_buf_data(&c->in) ||
+	    hp_buf_data(&u->in) || c->rd_eof || u->eof || c->wr_blocked || u->wr_blocked)
 		return false;
 	h.cfd = c->fd;
 	h.bfd = u->fd;
@@ -1318,7 +1112,7 @@ static bool conn_handoff(struct hp_conn *c)
 	if (write(s->handoff_fd, &one, sizeof(one)) < 0)
 		pr_warn("http: cannot wake the splice thread: %s", strerror(errno));
 	w->tot.handoffs++;
-	txn_log(c);
+	hp_txn_log(c);
 	/* forget both sockets without closing them: they belong to the TCP proxy now */
 	ev_del_fd(w->loop, c->fd);
 	ev_del_fd(w->loop, u->fd);
@@ -1331,7 +1125,7 @@ static bool conn_handoff(struct hp_conn *c)
 static bool conn_step(struct hp_conn *c)
 {
 	struct hp_worker *w = c->w;
-	const struct cfg_http *hc = conn_http(c);
+	const struct cfg_http *hc = hp_conn_http(c);
 	struct hp_txn *t;
 	struct hp_up *u;
 	bool moved = false;
@@ -1339,7 +1133,7 @@ static bool conn_step(struct hp_conn *c)
 
 	/* client bytes in */
 	if (c->rd_ready && !c->rd_eof && c->st != CS_CLOSING && c->st != CS_TUNNEL) {
-		if (!buf_get(w, &c->in)) {
+		if (!hp_buf_get(w, &c->in)) {
 			rc = sock_read(c->fd, &c->in, &c->rd_ready, &w->tot.bytes_in);
 			if (rc > 0)
 				moved = true;
@@ -1354,7 +1148,7 @@ static bool conn_step(struct hp_conn *c)
 			c->dead = true;
 			return false;
 		}
-		if (!buf_data(&c->in))
+		if (!hp_buf_data(&c->in))
 			return moved;
 		c->t = txn_get(w);
 		if (!c->t) {
@@ -1371,7 +1165,7 @@ static bool conn_step(struct hp_conn *c)
 		t->start_ms = ev_now_ms(w->loop);
 		h1_msg_init(&t->req, &hc->limits);
 		c->st = CS_HEAD;
-		conn_deadline(c, hc->header_timeout_ms);
+		hp_conn_deadline(c, hc->header_timeout_ms);
 		return true;
 
 	case CS_HEAD:
@@ -1382,13 +1176,13 @@ static bool conn_step(struct hp_conn *c)
 				c->dead = true; /* gone mid-head: nobody to answer */
 				return false;
 			}
-			if (!buf_room(&c->in) && c->in.cap < hc->limits.max_head + HP_BUF_SIZE) {
+			if (!hp_buf_room(&c->in) && c->in.cap < hc->limits.max_head + HP_BUF_SIZE) {
 				/* a head larger than one buffer: grow up to the head limit */
 				if (t->head_at) {
-					buf_compact(&c->in);
+					hp_buf_compact(&c->in);
 					t->head_at = 0;
 				}
-				if (buf_reserve(&c->in, HP_BUF_SIZE))
+				if (hp_buf_reserve(&c->in, HP_BUF_SIZE))
 					c->dead = true;
 				return true;
 			}
@@ -1401,8 +1195,8 @@ static bool conn_step(struct hp_conn *c)
 			w->tot.bad_request++;
 			t->version = 11;
 			t->meth = t->req.meth;
-			conn_answer(c, t->req.err_status ? t->req.err_status : 400,
-				    h1_err_str(t->req.err));
+			hp_conn_answer(c, t->req.err_status ? t->req.err_status : 400,
+				       h1_err_str(t->req.err));
 			return true;
 		}
 		t->keepalive = (t->req.flags & H1_F_KEEPALIVE) != 0;
@@ -1413,7 +1207,7 @@ static bool conn_step(struct hp_conn *c)
 		txn_attach(c);
 		/* until the request is wholly sent, the client's pace decides */
 		if (c->st == CS_REQ)
-			conn_deadline(c, hc->client_timeout_ms);
+			hp_conn_deadline(c, hc->client_timeout_ms);
 		return true;
 
 	case CS_REQ:
@@ -1433,7 +1227,7 @@ static bool conn_step(struct hp_conn *c)
 		}
 		if (!t->head_sent) {
 			if (txn_send_head(c)) {
-				conn_answer(c, 500, "500-head");
+				hp_conn_answer(c, 500, "500-head");
 				return true;
 			}
 			moved = true;
@@ -1444,14 +1238,14 @@ static bool conn_step(struct hp_conn *c)
 				       &t->rq_done, &t->bytes_rcvd);
 			if (rc < 0) {
 				w->tot.bad_request++;
-				conn_answer(c, t->rqb.err_status ? t->rqb.err_status : 400,
-					    h1_err_str(t->rqb.err));
+				hp_conn_answer(c, t->rqb.err_status ? t->rqb.err_status : 400,
+					       h1_err_str(t->rqb.err));
 				return true;
 			}
 			if (rc > 0) {
 				moved = true;
 				t->head_live = false;
-				conn_activity(c, hc->client_timeout_ms);
+				hp_conn_activity(c, hc->client_timeout_ms);
 			}
 			if (!t->rq_done && c->rd_eof) {
 				/* the client gave up mid-body */
@@ -1461,12 +1255,12 @@ static bool conn_step(struct hp_conn *c)
 				return false;
 			}
 			/* room for more body: drop what was forwarded, keep the head */
-			if (!buf_room(&c->in) && t->rq_pos > t->head_at + t->req.head_len &&
+			if (!hp_buf_room(&c->in) && t->rq_pos > t->head_at + t->req.head_len &&
 			    !t->head_live) {
 				uint32_t keep = t->rq_pos;
 
 				c->in.off = keep;
-				buf_compact(&c->in);
+				hp_buf_compact(&c->in);
 				t->head_at = 0; /* the view is stale now: head_live is false */
 				t->rq_pos = 0;
 			}
@@ -1483,9 +1277,9 @@ static bool conn_step(struct hp_conn *c)
 			moved = true;
 		}
 		/* the request is out: from now on the upstream's answer is awaited */
-		if (t->rq_done && !buf_data(&u->out) && !t->resp_wait && !t->resp_head) {
+		if (t->rq_done && !hp_buf_data(&u->out) && !t->resp_wait && !t->resp_head) {
 			t->resp_wait = true;
-			conn_deadline(c, hc->response_timeout_ms);
+			hp_conn_deadline(c, hc->response_timeout_ms);
 		}
 		/* bytes from the upstream */
 		if (u->rd_ready && !u->eof) {
@@ -1504,11 +1298,11 @@ static bool conn_step(struct hp_conn *c)
 			}
 		}
 		if (!t->resp_head) {
-			rc = buf_data(&u->in) ? txn_resp_parse(c) : 0;
+			rc = hp_buf_data(&u->in) ? txn_resp_parse(c) : 0;
 			if (rc < 0) {
 				w->tot.up_bad_response++;
 				t->up_reusable = false;
-				conn_answer(c, 502, "502-bad-response");
+				hp_conn_answer(c, 502, "502-bad-response");
 				return true;
 			}
 			if (rc == 0) {
@@ -1519,7 +1313,7 @@ static bool conn_step(struct hp_conn *c)
 				break;
 			}
 			moved = true;
-			conn_deadline(c, hc->client_timeout_ms);
+			hp_conn_deadline(c, hc->client_timeout_ms);
 			if (t->resp.status == 101) {
 				/* tunnel: what follows both heads is opaque */
 				w->tot.upgrades++;
@@ -1553,7 +1347,7 @@ static bool conn_step(struct hp_conn *c)
 				if (t->resp.body == H1_BODY_CLOSE && !h1_body_eof(&t->rsb)) {
 					t->rs_done = true;
 					if (t->rs_chunked)
-						buf_append(&c->out, "0\r\n\r\n", 5);
+						hp_buf_append(&c->out, "0\r\n\r\n", 5);
 					t->up_reusable = false;
 				} else {
 					t->verdict = "upstream-truncated";
@@ -1564,9 +1358,9 @@ static bool conn_step(struct hp_conn *c)
 			/* consumed response bytes can go */
 			if (t->resp_at == u->in.len)
 				u->in.off = u->in.len = t->resp_at = 0;
-			else if (!buf_room(&u->in)) {
+			else if (!hp_buf_room(&u->in)) {
 				u->in.off = t->resp_at;
-				buf_compact(&u->in);
+				hp_buf_compact(&u->in);
 				t->resp_at = 0;
 			}
 		}
@@ -1576,8 +1370,8 @@ static bool conn_step(struct hp_conn *c)
 		u = c->up;
 		/* client -> upstream */
 		if (c->rd_ready && !c->rd_eof) {
-			if (!buf_room(&c->in))
-				buf_compact(&c->in);
+			if (!hp_buf_room(&c->in))
+				hp_buf_compact(&c->in);
 			rc = sock_read(c->fd, &c->in, &c->rd_ready, &w->tot.bytes_in);
 			if (rc > 0)
 				moved = true;
@@ -1592,15 +1386,15 @@ static bool conn_step(struct hp_conn *c)
 			return false;
 		}
 		moved |= rc > 0;
-		if (c->rd_eof && !buf_data(&c->in) && !u->eof) {
+		if (c->rd_eof && !hp_buf_data(&c->in) && !u->eof) {
 			shutdown(u->fd, SHUT_WR);
 		}
 		/* upstream -> client */
 		if (u->rd_ready && !u->eof) {
 			uint64_t n = 0;
 
-			if (!buf_room(&u->in))
-				buf_compact(&u->in);
+			if (!hp_buf_room(&u->in))
+				hp_buf_compact(&u->in);
 			rc = sock_read(u->fd, &u->in, &u->rd_ready, &n);
 			if (rc > 0)
 				moved = true;
@@ -1624,7 +1418,7 @@ static bool conn_step(struct hp_conn *c)
 			return false;
 		}
 		moved |= rc > 0;
-		if (buf_data(&c->out))
+		if (hp_buf_data(&c->out))
 			return moved;
 		rc = sock_write(c->fd, &c->up->in, &c->wr_blocked, &w->tot.bytes_out);
 		if (rc < 0) {
@@ -1633,10 +1427,10 @@ static bool conn_step(struct hp_conn *c)
 		}
 		moved |= rc > 0;
 		if (rc > 0)
-			conn_activity(c, hc->client_timeout_ms);
-		if (c->up->eof && !buf_data(&c->up->in))
+			hp_conn_activity(c, hc->client_timeout_ms);
+		if (c->up->eof && !hp_buf_data(&c->up->in))
 			shutdown(c->fd, SHUT_WR);
-		if (c->up->eof && c->rd_eof && !buf_data(&c->up->in) && !buf_data(&c->in))
+		if (c->up->eof && c->rd_eof && !hp_buf_data(&c->up->in) && !hp_buf_data(&c->in))
 			c->dead = true;
 		else if (conn_handoff(c))
 			c->dead = true; /* closes nothing: both fds are -1 now */
@@ -1649,15 +1443,15 @@ static bool conn_step(struct hp_conn *c)
 	}
 	if (rc > 0) {
 		moved = true;
-		conn_activity(c, hc->client_timeout_ms);
+		hp_conn_activity(c, hc->client_timeout_ms);
 	}
-	if (c->st == CS_CLOSING && !buf_data(&c->out)) {
+	if (c->st == CS_CLOSING && !hp_buf_data(&c->out)) {
 		c->dead = true;
 		return false;
 	}
-	if (c->st == CS_REQ && c->t->resp_head && c->t->rs_done && !buf_data(&c->out) &&
+	if (c->st == CS_REQ && c->t->resp_head && c->t->rs_done && !hp_buf_data(&c->out) &&
 	    (c->t->rq_done || !c->t->keepalive)) {
-		txn_end(c);
+		hp_txn_end(c);
 		return true;
 	}
 	return moved;
@@ -1670,28 +1464,28 @@ static void conn_update_interest(struct hp_conn *c)
 	uint32_t ev = 0;
 
 	if (c->st == CS_TUNNEL) {
-		if (!c->rd_eof && (!c->in.p || buf_room(&c->in) || c->in.off))
+		if (!c->rd_eof && (!c->in.p || hp_buf_room(&c->in) || c->in.off))
 			ev |= EV_READ;
 	} else if (c->st != CS_CLOSING && !c->rd_eof &&
-		   (!c->in.p || buf_room(&c->in) || c->in.off ||
+		   (!c->in.p || hp_buf_room(&c->in) || c->in.off ||
 		    (c->st == CS_HEAD &&
-		     c->in.cap < conn_http(c)->limits.max_head + HP_BUF_SIZE))) {
+		     c->in.cap < hp_conn_http(c)->limits.max_head + HP_BUF_SIZE))) {
 		ev |= EV_READ;
 	}
 	if (c->wr_blocked)
 		ev |= EV_WRITE;
-	fd_interest(loop, c->fd, ev, NULL, c);
+	hp_fd_interest(loop, c->fd, ev, NULL, c);
 	if (u) {
 		ev = 0;
 		if (u->connecting) {
 			ev = EV_WRITE;
 		} else {
-			if (!u->eof && (buf_room(&u->in) || u->in.off))
+			if (!u->eof && (hp_buf_room(&u->in) || u->in.off))
 				ev |= EV_READ;
 			if (u->wr_blocked)
 				ev |= EV_WRITE;
 		}
-		fd_interest(loop, u->fd, ev, up_event, u);
+		hp_fd_interest(loop, u->fd, ev, hp_up_event, u);
 	}
 }
 
@@ -1702,10 +1496,10 @@ static void conn_kick_cb(struct ev_loop *loop, struct ev_timer *t, void *arg)
 	(void)loop;
 	(void)t;
 	c->kick = NULL;
-	conn_progress(c);
+	hp_conn_progress(c);
 }
 
-static void conn_progress(struct hp_conn *c)
+void hp_conn_progress(struct hp_conn *c)
 {
 	int i;
 
@@ -1714,7 +1508,7 @@ static void conn_progress(struct hp_conn *c)
 	c->in_progress = true;
 	for (i = 0; i < 64 && !c->dead; i++) {
 		if (c->up && c->up->connecting && !c->up->wr_blocked && !c->up->eof) {
-			/* EV_WRITE arrived (wr_blocked cleared by up_event): connected? */
+			/* EV_WRITE arrived (wr_blocked cleared by hp_up_event): connected? */
 			int err = sock_error(c->up->fd);
 
 			ev_timer_cancel(c->w->loop, c->up->timer);
@@ -1737,7 +1531,7 @@ static void conn_progress(struct hp_conn *c)
 		c->kick = ev_timer_add(c->w->loop, 0, conn_kick_cb, c);
 	c->in_progress = false;
 	if (c->dead) {
-		conn_close(c);
+		hp_conn_close(c);
 		return;
 	}
 	conn_update_interest(c);
@@ -1755,7 +1549,7 @@ static void conn_event(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 		c->rd_ready = true;
 	if (events & (EV_WRITE | EV_HUP | EV_ERR))
 		c->wr_blocked = false;
-	conn_progress(c);
+	hp_conn_progress(c);
 }
 
 static void conn_timer_cb(struct ev_loop *loop, struct ev_timer *tm, void *arg)
@@ -1775,11 +1569,11 @@ static void conn_timer_cb(struct ev_loop *loop, struct ev_timer *tm, void *arg)
 	c->deadline = 0;
 	switch (c->st) {
 	case CS_IDLE:
-		conn_close(c);
+		hp_conn_close(c);
 		return;
 	case CS_HEAD:
 		c->w->tot.timeouts++;
-		conn_answer(c, 408, "408-header-timeout");
+		hp_conn_answer(c, 408, "408-header-timeout");
 		break;
 	case CS_REQ:
 		c->w->tot.timeouts++;
@@ -1787,7 +1581,7 @@ static void conn_timer_cb(struct ev_loop *loop, struct ev_timer *tm, void *arg)
 			if (c->up)
 				c->up->eof = true;
 			c->t->up_reusable = false;
-			conn_answer(c, 504, "504-timeout");
+			hp_conn_answer(c, 504, "504-timeout");
 		} else {
 			if (c->t)
 				c->t->verdict = "client-timeout";
@@ -1801,12 +1595,12 @@ static void conn_timer_cb(struct ev_loop *loop, struct ev_timer *tm, void *arg)
 		break;
 	}
 	if (c->dead)
-		conn_close(c);
+		hp_conn_close(c);
 	else
-		conn_progress(c);
+		hp_conn_progress(c);
 }
 
-static void conn_close(struct hp_conn *c)
+void hp_conn_close(struct hp_conn *c)
 {
 	struct hp_worker *w = c->w;
 
@@ -1816,12 +1610,12 @@ static void conn_close(struct hp_conn *c)
 	}
 	if (c->t) {
 		if (c->st != CS_IDLE && c->st != CS_HEAD && c->fd >= 0)
-			txn_log(c);
+			hp_txn_log(c);
 		txn_put(w, c->t);
 		c->t = NULL;
 	}
 	if (c->up) {
-		up_release(c->up, false);
+		hp_up_release(c->up, false);
 		c->up = NULL;
 	}
 	ev_timer_cancel(w->loop, c->timer);
@@ -1830,8 +1624,8 @@ static void conn_close(struct hp_conn *c)
 		ev_del_fd(w->loop, c->fd);
 		close(c->fd);
 	}
-	buf_put(w, &c->in);
-	buf_put(w, &c->out);
+	hp_buf_put(w, &c->in);
+	hp_buf_put(w, &c->out);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -1871,7 +1665,7 @@ static void listener_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg
 		c->peer = ss;
 		sl = sizeof(c->local);
 		getsockname(cfd, (struct sockaddr *)&c->local, &sl);
-		set_nodelay(cfd);
+		hp_set_nodelay(cfd);
 		if (ev_add_fd(loop, cfd, EV_READ, conn_event, c)) {
 			close(cfd);
 			free(c);
@@ -1884,7 +1678,7 @@ static void listener_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg
 		w->tot.accepted++;
 		w->tot.active++;
 		c->st = CS_IDLE;
-		conn_deadline(c, l->lc->http.idle_timeout_ms);
+		hp_conn_deadline(c, l->lc->http.idle_timeout_ms);
 	}
 }
 
@@ -1924,7 +1718,7 @@ static void sweep_cb(struct ev_loop *loop, struct ev_timer *t, void *arg)
 			struct hp_backend *be = &wp->be[j];
 
 			while (be->idle_tail && now - be->idle_tail->idle_since >= to)
-				up_close(be->idle_tail);
+				hp_up_close(be->idle_tail);
 		}
 	}
 	w->sweep = ev_timer_add(loop, HP_SWEEP_MS, sweep_cb, w);
@@ -1943,7 +1737,7 @@ static void worker_free(struct hp_worker *w)
 	const struct cfg *cfg = w->s->cfg;
 
 	while (w->conns)
-		conn_close(w->conns);
+		hp_conn_close(w->conns);
 	ev_timer_cancel(w->loop, w->sweep);
 	if (w->pools) {
 		for (size_t i = 0; i < cfg->nr_pools; i++) {
@@ -1953,7 +1747,7 @@ static void worker_free(struct hp_worker *w)
 				continue;
 			for (size_t j = 0; j < cfg->pools[i].nr_backends; j++) {
 				while (wp->be[j].idle)
-					up_close(wp->be[j].idle);
+					hp_up_close(wp->be[j].idle);
 				ev_timer_cancel(w->loop, wp->be[j].rest);
 			}
 			free(wp->be);

@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The HTTP proxy's insides, shared by http.c (reverse proxy, the state
+ * machine) and forward.c (forward proxy: access control, policy, name
+ * resolution, CONNECT). Not an API: only user/proxy/ includes this.
+ */
+#ifndef XDP_PROXY_HTTP_INT_H
+#define XDP_PROXY_HTTP_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "ev/ev.h"
+#include "http/alog.h"
+#include "http/fwd.h"
+#include "http/h1.h"
+#include "proxy/http.h"
+#include "route/pool.h"
+#include "route/rules.h"
+
+#define HP_BUF_SIZE	 (16u << 10)  /* buffers from the free list */
+#define HP_BIG_BODY	 (256u << 10) /* bodies larger than this (or unknown) ... */
+#define HP_BIG_BUF	 (256u << 10) /* ... stream through buffers this large */
+#define HP_FREE_BUFS	 256	      /* kept on a worker's free list at most */
+#define HP_ACCEPT_BATCH	 32
+#define HP_ADD_MAX	 (ROUTE_OPS_MAX + FWD_ADD_MAX + 16)
+#define HP_SCRATCH	 8192 /* identity values, rewritten locations, target */
+#define HP_DOWN_MS	 2000 /* a backend that refused a connect rests this long */
+#define HP_CHUNK_HDR_MAX 20   /* "ffffffffffffffff\r\n" + "\r\n" after the data */
+#define HP_LOG_LINE	 4096
+#define HP_MAX_FDS	 (1 << 20)
+
+/* A byte buffer: data in p[off, len). */
+struct hp_buf {
+	char *p;
+	uint32_t cap, off, len;
+};
+
+struct hp_worker;
+struct hp_conn;
+
+/* An upstream connection: busy with one client's request, or idle in its backend's list. */
+struct hp_up {
+	struct hp_worker *w;
+	struct hp_backend *be;
+	struct hp_conn *c; /* NULL while idle */
+	int fd;
+	bool connecting;
+	bool reused;	 /* carried an earlier request */
+	bool rd_ready;	 /* readiness hints from epoll, cleared on EAGAIN */
+	bool wr_blocked; /* last write hit EAGAIN: wait for EV_WRITE */
+	bool eof;
+	struct hp_up *next, *prev; /* the backend's idle list */
+	uint64_t idle_since;	   /* ms, when it went idle (swept by sweep_cb) */
+	struct ev_timer *timer;	   /* connect timeout, or idle keep-alive timeout */
+	struct hp_buf in, out;
+};
+
+struct hp_backend {
+	struct hp_wpool *wp;
+	size_t idx;
+	const struct cfg_backend *cb;
+	struct hp_up *idle;	 /* most recently used first */
+	struct hp_up *idle_tail; /* the longest idle: swept first */
+	uint32_t nr_idle;
+	struct ev_timer *rest; /* while marked down after a refused connect */
+	uint64_t requests, connects, connect_fail, reused;
+};
+
+/* A pool as one worker runs it. */
+struct hp_wpool {
+	struct hp_worker *w;
+	const struct cfg_pool *cp;
+	struct pool *pool;
+	struct revmap *rm; /* NULL: no reverse mapping */
+	struct hp_backend *be;
+};
+
+struct hp_route_stats {
+	uint64_t requests;
+	uint64_t status[6];
+};
+
+/* A listener as one worker runs it. */
+struct hp_lsn {
+	struct hp_worker *w;
+	const struct cfg_listener *lc;
+	size_t idx; /* in hp_server.lsn */
+	int fd;
+	struct hp_route_stats *rstats; /* [nr_routes + 1]: the last is "default pool" */
+};
+
+enum hp_cstate {
+	CS_IDLE = 0, /* keep-alive: waiting for the first byte of a request */
+	CS_HEAD,     /* reading a request head */
+	CS_REQ,	     /* a request in progress */
+	CS_CLOSING,  /* an answer is being written; close when it is out */
+	CS_TUNNEL,   /* after 101: opaque bytes both ways */
+};
+
+/* One request/response exchange. */
+struct hp_txn {
+	struct h1_msg req;  /* view into c->in.p + head_at */
+	struct h1_msg resp; /* view into up->in.p + resp_at */
+	struct h1_body rqb, rsb;
+	uint32_t head_at; /* offset of the request in c->in.p */
+	uint32_t rq_pos;  /* next request-body byte in c->in.p */
+	uint32_t resp_at; /* offset of the response being parsed in up->in.p */
+	int rule;	  /* route index, or -1 for the default pool */
+	struct hp_wpool *wp;
+	struct hp_backend *be;
+	struct pool_set tried;
+	uint32_t attempts;
+	bool head_live;	    /* c->in still holds the request head (retry possible) */
+	bool head_sent;	    /* queued to the upstream */
+	bool rq_chunked;    /* re-framing the request body as chunked */
+	bool rq_done;	    /* request body wholly read from the client */
+	bool resp_head;	    /* final response head written to c->out */
+	bool rs_chunked;    /* re-framing the response body as chunked */
+	bool rs_done;	    /* response body wholly read from the upstream */
+	bool rs_body;	    /* the client gets a body */
+	bool keepalive;	    /* the client connection stays open afterwards */
+	bool up_reusable;   /* the upstream connection may carry another request */
+	bool got_upstream;  /* any response byte arrived */
+	bool upgrade;	    /* request asked for an upgrade */
+	bool resp_wait;	    /* the response timeout runs: the request is wholly sent */
+	bool sent_continue; /* we answered Expect: 100-continue */
+	bool rq_big;	    /* a large request body: grow the buffers it streams through */
+	uint16_t status;    /* sent to the client */
+	enum h1_meth meth;
+	uint8_t version;
+	uint64_t start_ms;
+	uint64_t first_up_ms;
+	uint64_t bytes_sent, bytes_rcvd;
+	struct timespec start_rt;
+	const char *verdict;
+	/* copies for the access log, taken before the head may be overwritten */
+	char log[1024];
+	uint16_t lmeth, ltarget, lhost, lref, lua; /* lengths, in this order in log[] */
+	char route_tgt[2048];			   /* the target sent upstream */
+	size_t route_tgt_len;
+	char scratch[HP_SCRATCH];
+	char rscratch[HP_SCRATCH];
+	char rt_scratch[HP_SCRATCH];
+	struct route_req rr;
+};
+
+struct hp_conn {
+	struct hp_worker *w;
+	struct hp_lsn *l;
+	int fd;
+	enum hp_cstate st;
+	bool rd_ready, wr_blocked, rd_eof;
+	bool in_progress; /* conn_progress is on the stack: closing is deferred */
+	bool dead;
+	struct sockaddr_storage peer, local;
+	struct hp_buf in, out;
+	struct hp_txn *t;
+	struct hp_up *up;
+	struct ev_timer *timer;
+	struct ev_timer *kick; /* conn_progress ran out of rounds: more to do at once */
+	uint64_t timer_at;     /* when the armed timer fires */
+	uint64_t deadline;     /* when the current state times out; 0 = none */
+	struct hp_conn *next, *prev;
+};
+
+struct hp_worker {
+	struct hp_server *s;
+	size_t id;
+	struct ev_loop *loop;
+	pthread_t thread;
+	bool started;
+	int stop_fd;
+	struct hp_lsn *lsn;
+	struct hp_wpool *pools;
+	struct hp_conn *conns;
+	char **free_bufs;
+	size_t nr_free_bufs;
+	struct hp_txn *free_txn;
+	struct hp_totals tot;
+	struct ev_timer *sweep; /* closes idle upstream connections past keepalive_timeout */
+	char logline[HP_LOG_LINE];
+};
+
+struct hp_server {
+	const struct cfg *cfg;
+	size_t nr_workers; /* the largest 'workers' of any http listener */
+	struct hp_worker *w;
+	struct route_table **rt; /* per cfg listener (NULL for tcp listeners) */
+	struct fwd_conf *fwd;	 /* per cfg listener */
+	struct fwd_conf ***rfwd; /* per cfg listener, per route: NULL = the listener's */
+	int log_fd;		 /* access log, -1 = off */
+	/* tunnels to the TCP proxy (hp_server_set_handoff) */
+	hp_handoff_fn handoff_fn;
+	void *handoff_arg;
+	struct ev_loop *handoff_loop;
+	int handoff_fd; /* eventfd on handoff_loop, -1 = none */
+	pthread_mutex_t handoff_lock;
+	struct hp_handoff *handoff_q;
+	size_t handoff_n, handoff_cap;
+	enum alog_format log_fmt;
+};
+
+static inline uint32_t hp_buf_data(const struct hp_buf *b)
+{
+	return b->len - b->off;
+}
+
+static inline uint32_t hp_buf_room(const struct hp_buf *b)
+{
+	return b->p ? b->cap - b->len : 0;
+}
+
+static inline const struct cfg_http *hp_conn_http(const struct hp_conn *c)
+{
+	return &c->l->lc->http;
+}
+
+static inline int hp_status_class(int status)
+{
+	return status >= 100 && status < 600 ? status / 100 : 0;
+}
+
+/* http.c: buffers from the worker's free list (see the definitions) */
+int hp_buf_get(struct hp_worker *w, struct hp_buf *b);
+void hp_buf_put(struct hp_worker *w, struct hp_buf *b);
+void hp_buf_compact(struct hp_buf *b);
+int hp_buf_reserve(struct hp_buf *b, uint32_t n);
+int hp_buf_grow(struct hp_buf *b, uint32_t cap);
+int hp_buf_append(struct hp_buf *b, const void *d, size_t n);
+
+/* http.c: connections */
+void hp_conn_progress(struct hp_conn *c);
+void hp_conn_close(struct hp_conn *c);
+void hp_conn_deadline(struct hp_conn *c, uint32_t ms);
+void hp_conn_activity(struct hp_conn *c, uint32_t ms);
+void hp_conn_answer(struct hp_conn *c, int status, const char *verdict);
+void hp_txn_log(struct hp_conn *c);
+void hp_txn_end(struct hp_conn *c);
+void hp_set_nodelay(int fd);
+void hp_fd_interest(struct ev_loop *loop, int fd, uint32_t ev, ev_fd_cb cb, void *arg);
+
+/* http.c: upstream connections */
+void hp_up_close(struct hp_up *u);
+void hp_up_event(struct ev_loop *loop, int fd, uint32_t events, void *arg);
+void hp_up_release(struct hp_up *u, bool reusable);
+
+#endif
