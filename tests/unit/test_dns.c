@@ -1574,6 +1574,62 @@ static void test_free_with_pending(void **state)
 	assert_int_equal(r[1].calls, 0);
 }
 
+/* dns_free while answers wait for delivery: none runs, nothing leaks (ASan). */
+static void test_free_before_delivery(void **state)
+{
+	struct fix *f = *state;
+	struct rec r1 = {0}, r2 = {0}, r3 = {0};
+
+	std_dns(f);
+	resolve_wait(f, "v4.test", DNS_PREFER_V4, &r3);
+	memset(&r3, 0, sizeof(r3));
+	assert_int_equal(resolve(f->d, "192.0.2.1", DNS_PREFER_V4, &r1, NULL), 0);
+	assert_int_equal(resolve(f->d, "v4.test", DNS_PREFER_V4, &r2, NULL), 0);
+	assert_int_equal(resolve(f->d, "both.test", DNS_PREFER_V4, &r3, NULL), 0);
+	dns_free(f->d);
+	f->d = NULL;
+	run_for(f->loop, 50);
+	assert_int_equal(r1.calls + r2.calls + r3.calls, 0);
+}
+
+/*
+ * c-ares answers some names inside ares_getaddrinfo() itself (.onion is
+ * NXDOMAIN by RFC 7686): the answer must still come from the loop.
+ */
+static void test_sync_completion(void **state)
+{
+	struct fix *f = *state;
+	struct dns_stats st;
+	struct rec rc;
+
+	std_dns(f);
+	resolve_wait(f, "hidden.onion", DNS_PREFER_V4, &rc);
+	assert_int_equal(rc.status, -ENOENT);
+	resolve_wait(f, "hidden.onion", DNS_PREFER_V4, &rc);
+	assert_int_equal(rc.status, -ENOENT);
+	assert_int_equal(f->srv.udp_queries, 0);
+	dns_stats(f->d, &st);
+	assert_int_equal(st.lookups, 1);
+	assert_int_equal(st.neg_hits, 1);
+	assert_int_equal(st.inflight, 0);
+}
+
+/* With /etc/hosts consulted first, a name it lacks still goes to DNS. */
+static void test_hosts_file_then_dns(void **state)
+{
+	struct fix *f = *state;
+	struct dns_opts o;
+	struct rec rc;
+
+	test_opts(f, &o);
+	o.hosts_file = true;
+	mk_dns(f, &o);
+	resolve_wait(f, "both.test", DNS_PREFER_V6, &rc);
+	assert_int_equal(rc.status, 0);
+	assert_v6(&rc.r.addrs[0], "2001:db8::b");
+	assert_int_equal(fake_count(&f->srv, "both.test", T_A), 1);
+}
+
 static void test_stats_and_strerror(void **state)
 {
 	struct fix *f = *state;
@@ -1652,6 +1708,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_resolve_from_callback, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_free_from_callback, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_free_with_pending, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_free_before_delivery, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sync_completion, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hosts_file_then_dns, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stats_and_strerror, setup, teardown),
 	};
 

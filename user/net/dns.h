@@ -115,7 +115,7 @@ struct dns_result {
 /*
  * Completion. status is 0 (r non-NULL, valid only during the call) or, with
  * r NULL:
- *   -ENOENT        the name does not exist (NXDOMAIN)
+ *   -ENOENT        the name does not exist (NXDOMAIN; any .onion name)
  *   -ENODATA       it exists but has no address of the families asked for
  *   -ETIMEDOUT     no server answered in time
  *   -ECONNREFUSED  no server gave a usable answer: REFUSED, ICMP port
