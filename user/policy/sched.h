@@ -21,8 +21,8 @@
  *  - A window whose wall-clock times do not occur on a day does not happen
  *    that day: "02:00-03:00" is never active on a spring-forward day in
  *    America/New_York (02:00 EST jumps to 03:00 EDT), and a window
- *    "01:30-02:30" there is active 01:30-01:59 EST then 03:00-03:29 EDT
- *    does not count (03:00 is past its end): it holds for 30 minutes.
+ *    "01:30-02:30" there holds from 01:30 to 02:00 EST only, 30 minutes:
+ *    the clock then reads 03:00, past its end.
  *  - A wall-clock time that occurs twice counts both times: "01:00-02:00"
  *    on a fall-back day in New York (02:00 EDT goes back to 01:00 EST) is
  *    active for two real hours, 05:00-07:00 UTC.
