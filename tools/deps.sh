@@ -13,7 +13,7 @@ PKGS=(
 	# libFuzzer for tests/fuzz: clang only recommends it, and we skip recommends
 	libclang-rt-14-dev
 	# tests and demo
-	iproute2 iputils-ping ethtool procps python3 xdp-tools curl
+	iproute2 iputils-ping ethtool procps python3 xdp-tools curl dnsmasq-base openssl tzdata
 	# benchmarks (peers measured in the same run)
 	haproxy nginx-light iperf3 wrk nftables
 )

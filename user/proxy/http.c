@@ -161,7 +161,7 @@ void hp_conn_activity(struct hp_conn *c, uint32_t ms)
 
 /* ------------------------------------------------------------------ helpers */
 
-static const char *status_reason(int status)
+const char *hp_status_reason(int status)
 {
 	switch (status) {
 	case 400:
@@ -255,7 +255,7 @@ static uint16_t log_copy(struct hp_txn *t, size_t *used, const char *buf, struct
 	return (uint16_t)n;
 }
 
-static void txn_log_fields(struct hp_conn *c, const char *buf)
+void hp_txn_log_fields(struct hp_conn *c, const char *buf)
 {
 	struct hp_txn *t = c->t;
 	const struct h1_msg *m = &t->req;
@@ -310,7 +310,13 @@ void hp_txn_log(struct hp_conn *c)
 	if (t->rule >= 0)
 		r.route =
 		    route_rule_get(s->rt[c->l->lc - s->cfg->listeners], (size_t)t->rule)->name;
-	if (t->be) {
+	if (t->log_route)
+		r.route = t->log_route;
+	if (t->log_user)
+		r.user = t->log_user;
+	if (t->log_backend) {
+		r.backend = t->log_backend;
+	} else if (t->be) {
 		snprintf(backend, sizeof(backend), "%s", t->be->cb->addr_str);
 		r.backend = backend;
 	}
@@ -459,14 +465,15 @@ void hp_up_event(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 }
 
 /* A new upstream connection to be for c. NULL when it could not even start. */
-static struct hp_up *up_connect(struct hp_conn *c, struct hp_backend *be)
+struct hp_up *hp_up_connect_addr(struct hp_conn *c, struct hp_backend *be,
+				 const struct sockaddr_storage *addr, socklen_t len)
 {
 	struct hp_worker *w = c->w;
 	const struct cfg_listener *lc = c->l->lc;
 	struct hp_up *u;
 	int fd;
 
-	fd = sock_connect_nb(&be->cb->addr, be->cb->addrlen, 0, 0);
+	fd = sock_connect_nb(addr, len, 0, 0);
 	if (fd < 0)
 		return NULL;
 	u = calloc(1, sizeof(*u));
@@ -493,6 +500,11 @@ static struct hp_up *up_connect(struct hp_conn *c, struct hp_backend *be)
 	return u;
 }
 
+static struct hp_up *up_connect(struct hp_conn *c, struct hp_backend *be)
+{
+	return hp_up_connect_addr(c, be, &be->cb->addr, be->cb->addrlen);
+}
+
 /* An idle connection to be, taken off its list, or NULL. */
 static struct hp_up *up_take_idle(struct hp_conn *c, struct hp_backend *be)
 {
@@ -513,30 +525,20 @@ static struct hp_up *up_take_idle(struct hp_conn *c, struct hp_backend *be)
  * Answers status with a short body and closes after it. Only before any
  * response byte went to the client; otherwise the connection is cut.
  */
-void hp_conn_answer(struct hp_conn *c, int status, const char *verdict)
+void hp_conn_answer_raw(struct hp_conn *c, int status, const char *resp, size_t len,
+			const char *verdict)
 {
 	struct hp_txn *t = c->t;
-	char head[256], body[96];
-	int bl, hl;
 
 	if (t && t->resp_head) {
 		c->dead = true; /* mid-response: nothing clean is left to say */
-		if (t)
-			t->verdict = verdict;
+		t->verdict = verdict;
 		return;
 	}
-	if (hp_buf_get(c->w, &c->out)) {
+	if (hp_buf_get(c->w, &c->out) || hp_buf_append(&c->out, resp, len)) {
 		c->dead = true;
 		return;
 	}
-	bl = snprintf(body, sizeof(body), "%d %s\n", status, status_reason(status));
-	hl = snprintf(head, sizeof(head),
-		      "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n"
-		      "Connection: close\r\n\r\n",
-		      status, status_reason(status), bl);
-	hp_buf_append(&c->out, head, (size_t)hl);
-	if (!t || t->meth != H1_METH_HEAD)
-		hp_buf_append(&c->out, body, (size_t)bl);
 	if (t) {
 		t->status = (uint16_t)status;
 		t->verdict = verdict;
@@ -553,6 +555,31 @@ void hp_conn_answer(struct hp_conn *c, int status, const char *verdict)
 	}
 	c->st = CS_CLOSING;
 	hp_conn_deadline(c, hp_conn_http(c)->client_timeout_ms);
+}
+
+void hp_conn_answer_hdr(struct hp_conn *c, int status, const char *extra, const char *verdict)
+{
+	struct hp_txn *t = c->t;
+	char resp[1024], body[96];
+	int bl, hl;
+
+	bl = snprintf(body, sizeof(body), "%d %s\n", status, hp_status_reason(status));
+	hl = snprintf(resp, sizeof(resp),
+		      "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n"
+		      "%sConnection: close\r\n\r\n%s",
+		      status, hp_status_reason(status), bl, extra ? extra : "",
+		      t && t->meth == H1_METH_HEAD ? "" : body);
+	if (hl < 0 || (size_t)hl >= sizeof(resp))
+		hl = snprintf(resp, sizeof(resp),
+			      "HTTP/1.1 500 %s\r\nContent-Length: 0\r\n"
+			      "Connection: close\r\n\r\n",
+			      hp_status_reason(500));
+	hp_conn_answer_raw(c, status, resp, (size_t)hl, verdict);
+}
+
+void hp_conn_answer(struct hp_conn *c, int status, const char *verdict)
+{
+	hp_conn_answer_hdr(c, status, NULL, verdict);
 }
 
 /* ------------------------------------------------------------------ request */
@@ -573,7 +600,7 @@ static void txn_route(struct hp_conn *c)
 	t->version = m->version;
 	t->upgrade = (m->flags & H1_F_UPGRADE) != 0;
 	if (s->log_fd >= 0)
-		txn_log_fields(c, buf);
+		hp_txn_log_fields(c, buf);
 	if (m->meth == H1_METH_CONNECT) {
 		hp_conn_answer(c, 405, "405-connect");
 		return;
@@ -853,7 +880,8 @@ static int txn_resp_head(struct hp_conn *c)
 	struct h1_hdr add[HP_ADD_MAX];
 	struct h1_fieldset drop;
 	struct h1_rewrite rw;
-	bool tunnel = (m->flags & H1_F_TUNNEL) && m->status == 101;
+	/* a 101, or a 2xx to CONNECT (a parent proxy's): the bytes after are a tunnel's */
+	bool tunnel = (m->flags & H1_F_TUNNEL) != 0;
 	size_t nr_add = 0, used = 0, len;
 	int rc;
 
@@ -885,7 +913,10 @@ static int txn_resp_head(struct hp_conn *c)
 			t->up_reusable = false;
 		if (tunnel) {
 			t->keepalive = false;
-			add[nr_add++] = (struct h1_hdr){"Connection", 10, "upgrade", 7};
+			t->rs_body = false;
+			t->rs_chunked = false;
+			if (m->status == 101)
+				add[nr_add++] = (struct h1_hdr){"Connection", 10, "upgrade", 7};
 		} else if (!t->keepalive || !t->rq_done) {
 			/* a request body still coming is not ours to drain: close after */
 			t->keepalive = false;
@@ -1055,6 +1086,12 @@ static void txn_up_failed(struct hp_conn *c, bool timeout)
 	bool connect = u->connecting;
 	bool retry;
 
+	if (c->l->lc->mode == CFG_MODE_FORWARD) {
+		hp_up_release(u, false);
+		c->up = NULL;
+		fp_up_failed(c, connect, timeout);
+		return;
+	}
 	if (connect)
 		be_failed(u->be);
 	/*
@@ -1161,6 +1198,10 @@ static bool conn_step(struct hp_conn *c)
 		       offsetof(struct hp_txn, log) - offsetof(struct hp_txn, head_at));
 		t->rule = -1;
 		t->lmeth = t->ltarget = t->lhost = t->lref = t->lua = 0;
+		t->log_route = t->log_backend = t->log_user = NULL;
+		t->fp_q = NULL;
+		t->fp_rule = -1;
+		t->fp_n = t->fp_next = 0;
 		t->head_at = c->in.off;
 		t->start_ms = ev_now_ms(w->loop);
 		h1_msg_init(&t->req, &hc->limits);
@@ -1201,6 +1242,12 @@ static bool conn_step(struct hp_conn *c)
 		}
 		t->keepalive = (t->req.flags & H1_F_KEEPALIVE) != 0;
 		c->st = CS_REQ;
+		if (c->l->lc->mode == CFG_MODE_FORWARD) {
+			fp_request(c); /* answers, or resolves and connects (async) */
+			if (c->st == CS_REQ)
+				hp_conn_deadline(c, hc->client_timeout_ms);
+			return true;
+		}
 		txn_route(c);
 		if (c->st != CS_REQ)
 			return true;
@@ -1224,6 +1271,15 @@ static bool conn_step(struct hp_conn *c)
 				/* the first EV_WRITE after connect() says how it went */
 			}
 			return moved;
+		}
+		if (!t->head_sent && c->l->lc->mode == CFG_MODE_FORWARD) {
+			if (fp_send_head(c)) {
+				hp_conn_answer(c, 500, "500-head");
+				return true;
+			}
+			if (c->st == CS_TUNNEL)
+				return true; /* CONNECT: 200 is queued, the tunnel starts */
+			moved = true;
 		}
 		if (!t->head_sent) {
 			if (txn_send_head(c)) {
@@ -1314,7 +1370,7 @@ static bool conn_step(struct hp_conn *c)
 			}
 			moved = true;
 			hp_conn_deadline(c, hc->client_timeout_ms);
-			if (t->resp.status == 101) {
+			if (t->resp.status == 101 || (t->resp.flags & H1_F_TUNNEL)) {
 				/* tunnel: what follows both heads is opaque */
 				w->tot.upgrades++;
 				c->st = CS_TUNNEL;
@@ -1609,6 +1665,7 @@ void hp_conn_close(struct hp_conn *c)
 		return;
 	}
 	if (c->t) {
+		fp_txn_stop(c);
 		if (c->st != CS_IDLE && c->st != CS_HEAD && c->fd >= 0)
 			hp_txn_log(c);
 		txn_put(w, c->t);
@@ -1739,6 +1796,7 @@ static void worker_free(struct hp_worker *w)
 	while (w->conns)
 		hp_conn_close(w->conns);
 	ev_timer_cancel(w->loop, w->sweep);
+	fp_worker_free(w);
 	if (w->pools) {
 		for (size_t i = 0; i < cfg->nr_pools; i++) {
 			struct hp_wpool *wp = &w->pools[i];
@@ -1884,6 +1942,9 @@ static int worker_init(struct hp_server *s, struct hp_worker *w, size_t id)
 	w->sweep = ev_timer_add(w->loop, HP_SWEEP_MS, sweep_cb, w);
 	if (!w->sweep)
 		return -ENOMEM;
+	err = fp_worker_init(w);
+	if (err)
+		return err;
 	w->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (w->stop_fd < 0)
 		return -errno;
@@ -1894,7 +1955,7 @@ static int worker_init(struct hp_server *s, struct hp_worker *w, size_t id)
 		const struct cfg_listener *lc = &cfg->listeners[i];
 		struct hp_lsn *l = &w->lsn[i];
 
-		if (lc->mode != CFG_MODE_HTTP || id >= lc->workers)
+		if (lc->mode == CFG_MODE_TCP || id >= lc->workers)
 			continue;
 		l->w = w;
 		l->lc = lc;
@@ -1949,7 +2010,7 @@ struct hp_server *hp_server_new(const struct cfg *cfg)
 	int err = 0;
 
 	for (size_t i = 0; i < cfg->nr_listeners; i++)
-		if (cfg->listeners[i].mode == CFG_MODE_HTTP && cfg->listeners[i].workers > n)
+		if (cfg->listeners[i].mode != CFG_MODE_TCP && cfg->listeners[i].workers > n)
 			n = cfg->listeners[i].workers;
 	if (!n) {
 		errno = ENOENT;
@@ -1974,7 +2035,7 @@ struct hp_server *hp_server_new(const struct cfg *cfg)
 		struct route_rule *rules;
 		char msg[256];
 
-		if (lc->mode != CFG_MODE_HTTP)
+		if (lc->mode == CFG_MODE_TCP)
 			continue;
 		rules = calloc(lc->http.nr_routes + 1, sizeof(*rules));
 		if (!rules) {
@@ -2031,6 +2092,9 @@ struct hp_server *hp_server_new(const struct cfg *cfg)
 			    lc->http.log_format == CFG_LOG_JSON ? ALOG_JSON : ALOG_COMBINED;
 		}
 	}
+	err = fp_server_init(s);
+	if (err)
+		goto fail;
 	s->nr_workers = n;
 	s->w = calloc(n, sizeof(*s->w));
 	if (!s->w) {
@@ -2141,6 +2205,7 @@ void hp_server_free(struct hp_server *s)
 			free(s->rfwd[i]);
 		}
 	}
+	fp_server_free(s);
 	free(s->rt);
 	free(s->fwd);
 	free(s->rfwd);
@@ -2180,7 +2245,7 @@ void hp_server_print_stats(struct hp_server *s, FILE *f)
 	for (size_t li = 0; li < cfg->nr_listeners; li++) {
 		const struct cfg_listener *lc = &cfg->listeners[li];
 
-		if (lc->mode != CFG_MODE_HTTP)
+		if (lc->mode == CFG_MODE_TCP)
 			continue;
 		for (size_t r = 0; r <= lc->http.nr_routes; r++) {
 			struct hp_route_stats sum = {0};

@@ -13,10 +13,13 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "auth/basic.h"
 #include "ev/ev.h"
 #include "http/alog.h"
 #include "http/fwd.h"
 #include "http/h1.h"
+#include "net/dns.h"
+#include "policy/host.h"
 #include "proxy/http.h"
 #include "route/pool.h"
 #include "route/rules.h"
@@ -91,6 +94,11 @@ struct hp_lsn {
 	size_t idx; /* in hp_server.lsn */
 	int fd;
 	struct hp_route_stats *rstats; /* [nr_routes + 1]: the last is "default pool" */
+	/* mode forward: destinations are not a pool's; one stand-in for counters */
+	struct hp_wpool fwp;
+	struct hp_backend fbe;
+	struct cfg_pool fcp;
+	struct cfg_backend fcb;
 };
 
 enum hp_cstate {
@@ -146,6 +154,21 @@ struct hp_txn {
 	char rscratch[HP_SCRATCH];
 	char rt_scratch[HP_SCRATCH];
 	struct route_req rr;
+	/* access log fields that are not a route's or a backend's (forward proxy) */
+	const char *log_route;
+	const char *log_backend;
+	const char *log_user;
+	/* forward proxy (forward.c) */
+	bool fp_connect;  /* a CONNECT tunnel */
+	bool fp_parent;	  /* through the parent proxy */
+	uint16_t fp_port; /* the target's port */
+	int fp_rule;	  /* the policy rule that decided, -1 none */
+	char fp_host[HOST_NORM_MAX];
+	char fp_dest[HOST_NORM_MAX + 8]; /* "host:port" for logs */
+	char fp_user[AUTH_USER_MAX + 1];
+	struct dns_query *fp_q; /* a resolution in flight */
+	union dns_addr fp_addrs[DNS_MAX_ADDRS];
+	size_t fp_n, fp_next; /* addresses to try, and the next one */
 };
 
 struct hp_conn {
@@ -182,6 +205,7 @@ struct hp_worker {
 	struct hp_txn *free_txn;
 	struct hp_totals tot;
 	struct ev_timer *sweep; /* closes idle upstream connections past keepalive_timeout */
+	struct dns *dns;	/* forward listeners: this worker's resolver */
 	char logline[HP_LOG_LINE];
 };
 
@@ -202,6 +226,7 @@ struct hp_server {
 	struct hp_handoff *handoff_q;
 	size_t handoff_n, handoff_cap;
 	enum alog_format log_fmt;
+	struct fp_listener *fp; /* per cfg listener: forward proxies' policy (forward.c) */
 };
 
 static inline uint32_t hp_buf_data(const struct hp_buf *b)
@@ -237,7 +262,19 @@ void hp_conn_progress(struct hp_conn *c);
 void hp_conn_close(struct hp_conn *c);
 void hp_conn_deadline(struct hp_conn *c, uint32_t ms);
 void hp_conn_activity(struct hp_conn *c, uint32_t ms);
+/*
+ * Answers the request status with a short text body and closes after it;
+ * _hdr adds extra field lines (each ending in CRLF), _raw sends a complete
+ * response as given. Only before any response byte went to the client;
+ * otherwise the connection is cut.
+ */
 void hp_conn_answer(struct hp_conn *c, int status, const char *verdict);
+void hp_conn_answer_hdr(struct hp_conn *c, int status, const char *extra, const char *verdict);
+void hp_conn_answer_raw(struct hp_conn *c, int status, const char *resp, size_t len,
+			const char *verdict);
+const char *hp_status_reason(int status);
+/* Copies the request's method, target, host, Referer, User-Agent for the access log. */
+void hp_txn_log_fields(struct hp_conn *c, const char *buf);
 void hp_txn_log(struct hp_conn *c);
 void hp_txn_end(struct hp_conn *c);
 void hp_set_nodelay(int fd);
@@ -247,5 +284,28 @@ void hp_fd_interest(struct ev_loop *loop, int fd, uint32_t ev, ev_fd_cb cb, void
 void hp_up_close(struct hp_up *u);
 void hp_up_event(struct ev_loop *loop, int fd, uint32_t events, void *arg);
 void hp_up_release(struct hp_up *u, bool reusable);
+
+struct hp_up *hp_up_connect_addr(struct hp_conn *c, struct hp_backend *be,
+				 const struct sockaddr_storage *addr, socklen_t len);
+
+/*
+ * forward.c: the forward proxy. fp_server_init builds each forward
+ * listener's policy, client set and password db (0 or -errno, logged);
+ * fp_worker_init gives a worker its resolver and stand-in pools.
+ * fp_request takes a parsed request head: it answers it (400, 403, 407,
+ * 405) or starts resolving and connecting. fp_send_head writes what goes
+ * upstream once connected (or, for CONNECT, the 200 and the switch to
+ * CS_TUNNEL). fp_up_failed: the connection to the current address failed.
+ * fp_txn_stop: the request is being dropped (cancels a resolution).
+ */
+struct fp_listener;
+int fp_server_init(struct hp_server *s);
+void fp_server_free(struct hp_server *s);
+int fp_worker_init(struct hp_worker *w);
+void fp_worker_free(struct hp_worker *w);
+void fp_request(struct hp_conn *c);
+int fp_send_head(struct hp_conn *c);
+void fp_up_failed(struct hp_conn *c, bool connect, bool timeout);
+void fp_txn_stop(struct hp_conn *c);
 
 #endif

@@ -1,0 +1,242 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
+# The forward proxy end to end: curl -x through xdproxy to nginx origins (one
+# plain, one TLS) behind a veth, names served by a dnsmasq of the test's own.
+# Absolute-form and CONNECT (with a large transfer through the kernel
+# splice), client ACL, the 407 flow, domain / wildcard / port / private
+# address denials (a name that resolves to 127.0.0.1, numeric IPv4 forms),
+# a schedule active now and one that is not, anonymous mode, malformed
+# requests, and the access log.
+#   FWD_BIG=256M   size of the CONNECT transfer checked by sha256
+. "$(dirname "$0")/lib.sh"
+t_require_root
+
+FWD_BIG=${FWD_BIG:-256M}
+ORIGIN=$(dirname "$0")/http_origin.py
+PY=${PYTHON:-python3}
+for c in nginx curl dnsmasq openssl; do
+	command -v "$c" >/dev/null || { skip "$c not installed"; exit 77; }
+done
+
+ns_new fp >/dev/null || { fail "netns"; t_done; }
+ns_new org >/dev/null || { fail "netns"; t_done; }
+veth_link fp org 198.18.50.1/24 198.18.50.2/24 || { fail "veth"; t_done; }
+ip -n "$T_PREFIX-org" addr add 198.18.50.3/24 dev vorg-fp
+ip -n "$T_PREFIX-org" addr add 198.18.50.4/24 dev vorg-fp
+
+# --- origins: nginx plain on .2:80, TLS on .3:443, the raw origin on .4:80 ----
+mkdir -p "$T_TMP/ngx/www" "$T_TMP/ngx/logs"
+chmod 711 "$T_TMP"
+chmod 755 "$T_TMP/ngx" "$T_TMP/ngx/www"
+echo "plain origin" >"$T_TMP/ngx/www/index.html"
+head -c "$FWD_BIG" /dev/urandom >"$T_TMP/ngx/www/big"
+chmod 644 "$T_TMP/ngx/www/"*
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+	-subj /CN=tls.test -addext subjectAltName=DNS:tls.test \
+	-keyout "$T_TMP/ngx/key.pem" -out "$T_TMP/ngx/cert.pem" 2>/dev/null || fail "test certificate"
+chmod 644 "$T_TMP/ngx/key.pem"
+cat >"$T_TMP/ngx/nginx.conf" <<EOF
+worker_processes 1;
+pid $T_TMP/ngx/nginx.pid;
+error_log $T_TMP/ngx/logs/error.log;
+events { worker_connections 1024; }
+http {
+	access_log off;
+	client_body_temp_path $T_TMP/ngx/body;
+	proxy_temp_path $T_TMP/ngx/proxy;
+	fastcgi_temp_path $T_TMP/ngx/fcgi;
+	uwsgi_temp_path $T_TMP/ngx/uwsgi;
+	scgi_temp_path $T_TMP/ngx/scgi;
+	server {
+		listen 198.18.50.2:80;
+		listen 198.18.50.2:8080;
+		root $T_TMP/ngx/www;
+	}
+	server {
+		listen 198.18.50.3:443 ssl;
+		ssl_certificate $T_TMP/ngx/cert.pem;
+		ssl_certificate_key $T_TMP/ngx/key.pem;
+		root $T_TMP/ngx/www;
+	}
+}
+EOF
+bg org nginx -c "$T_TMP/ngx/nginx.conf" -g 'daemon off;'
+bg org "$PY" "$ORIGIN" serve 198.18.50.4 80 "$T_TMP/origin.log"
+wait_port org 198.18.50.2 80 || fail "nginx plain origin"
+wait_port org 198.18.50.3 443 || fail "nginx TLS origin"
+wait_port org 198.18.50.4 80 || fail "raw origin"
+
+# --- names: our own dnsmasq on 127.0.0.1:5353 in the proxy's namespace --------
+bg fp dnsmasq --keep-in-foreground --no-resolv --no-hosts --port=5353 \
+	--listen-address=127.0.0.1 --bind-interfaces --log-facility=- \
+	--address=/www.test/198.18.50.2 --address=/tls.test/198.18.50.3 \
+	--address=/raw.test/198.18.50.4 --address=/blocked.test/198.18.50.2 \
+	--address=/wild.test/198.18.50.2 --address=/private.test/127.0.0.1 \
+	--address=/later.test/198.18.50.2 --address=/now.test/198.18.50.2 \
+	--pid-file="$T_TMP/dnsmasq.pid"
+sleep 0.3
+
+# --- users ---------------------------------------------------------------------
+echo "alice:$(openssl passwd -6 -salt xdproxytest wonderland)" >"$T_TMP/passwd"
+
+# Schedules: one covering today all day, one on every other day only.
+today=$(date -u +%a | tr 'A-Z' 'a-z')
+others=$(for d in mon tue wed thu fri sat sun; do [[ $d != "$today" ]] && printf '%s,' "$d"; done)
+others=${others%,}
+
+cat >"$T_TMP/xdproxy.yaml" <<EOF
+global:
+  stats_interval: 0
+listeners:
+  - name: fwd
+    bind: 0.0.0.0:3128
+    mode: forward
+    workers: 2
+    connect_timeout: 1s
+    http:
+      access_log: $T_TMP/access.log
+      log_format: json
+    forward:
+      dns_servers: "127.0.0.1:5353"
+      rules:
+        - name: blocked
+          action: deny
+          domains: [".blocked.test"]
+        - name: wildcard
+          action: deny
+          domains: ["*.wild.test"]
+        - name: today
+          action: deny
+          domains: ["now.test"]
+          schedule:
+            days: "$today"
+            times: ["00:00-24:00"]
+        - name: not-today
+          action: deny
+          domains: ["later.test"]
+          schedule:
+            days: "$others"
+            times: ["00:00-24:00"]
+  - name: auth
+    bind: 127.0.0.1:3129
+    mode: forward
+    forward:
+      dns_servers: "127.0.0.1:5353"
+      auth_file: $T_TMP/passwd
+      auth_realm: test proxy
+  - name: anon
+    bind: 127.0.0.1:3130
+    mode: forward
+    forward:
+      dns_servers: "127.0.0.1:5353"
+      anonymous: true
+      user_agent: "Anonymous/1.0"
+EOF
+if ! start_proxy fp "$T_TMP/xdproxy.yaml"; then
+	fail "xdproxy starts with forward listeners"
+	cat "$T_TMP/proxy.log"
+	t_done
+fi
+pass "xdproxy starts with forward listeners"
+
+X=http://127.0.0.1:3128
+cx() { nsx fp curl -sS --max-time 20 "$@"; }
+code() { nsx fp curl -s --max-time 20 -o /dev/null -w '%{http_code}' "$@"; }
+proxy_stat() {
+	kill -USR1 "$PROXY_PID"
+	sleep 0.2
+	grep 'stats http accepted=' "$T_TMP/proxy.log" | tail -1 | tr ' ' '\n' | sed -n "s/^$1=//p"
+}
+
+# --- absolute-form and CONNECT ------------------------------------------------
+out=$(cx -x $X http://www.test/)
+check "absolute-form GET through the proxy ($out)" test "$out" = "plain origin"
+out=$(cx -x $X --cacert "$T_TMP/ngx/cert.pem" https://tls.test/)
+check "HTTPS through CONNECT, certificate verified end to end ($out)" test "$out" = "plain origin"
+want=$(sha256sum <"$T_TMP/ngx/www/big" | cut -d' ' -f1)
+got=$(cx -x $X --cacert "$T_TMP/ngx/cert.pem" https://tls.test/big | sha256sum | cut -d' ' -f1)
+check "$FWD_BIG through a CONNECT tunnel: equal sha256" test "$got" = "$want"
+check "CONNECT tunnels are handed to the splice ($(proxy_stat handoffs))" test "$(proxy_stat handoffs)" -ge 1
+out=$(cx -x $X http://raw.test/headers)
+check "origin-form toward the origin, Host from the URI" grep -q '^GET /headers HTTP/1.1' <<<"$out"
+check "... Host: raw.test" grep -qi '^Host: raw.test' <<<"$out"
+check "... no Proxy-Connection or Proxy-Authorization" test -z "$(grep -i '^Proxy-' <<<"$out")"
+
+# --- who may use it -------------------------------------------------------------
+c=$(code -x http://198.18.50.1:3128 http://www.test/)
+check "a client outside forward.clients (loopback by default) is refused: 403 ($c)" test "$c" = 403
+c=$(code -x http://127.0.0.1:3129 http://www.test/)
+check "no credentials: 407 ($c)" test "$c" = 407
+out=$(cx -D - -o /dev/null -x http://127.0.0.1:3129 http://www.test/)
+check "... with Proxy-Authenticate naming the realm" grep -qi '^Proxy-Authenticate: Basic realm="test proxy"' <<<"$out"
+c=$(code -x http://127.0.0.1:3129 -U alice:wrong http://www.test/)
+check "wrong password: 407 ($c)" test "$c" = 407
+c=$(code -x http://127.0.0.1:3129 -U alice:wonderland http://www.test/)
+check "right password: 200 ($c)" test "$c" = 200
+
+# --- where they may go ----------------------------------------------------------
+out=$(cx -x $X http://www.blocked.test/)
+check "a domain rule denies with a page naming the rule" grep -q "blocked" <<<"$out"
+check "... status 403" test "$(code -x $X http://blocked.test/)" = 403
+check "wildcard rule: a.wild.test denied" test "$(code -x $X http://a.wild.test/)" = 403
+check "wildcard rule: wild.test itself allowed" test "$(code -x $X http://wild.test/)" = 200
+check "CONNECT to port 80 is refused (CONNECT only to 443 by default)" \
+	test "$(code -x $X -p http://www.test:80/)" = 403
+check "a name resolving to 127.0.0.1 is refused after resolution" \
+	test "$(code -x $X http://private.test/)" = 403
+check "a loopback literal is refused" test "$(code -x $X http://127.0.0.1:3128/)" = 403
+check "a numeric IPv4 form of loopback (2130706433) is refused" \
+	test "$(code -x $X http://2130706433/)" = 403
+check "a schedule active now denies (now.test)" test "$(code -x $X http://now.test/)" = 403
+check "a schedule for other days does not (later.test)" test "$(code -x $X http://later.test/)" = 200
+c=$(code -x $X http://nxdomain.test/)
+check "an unknown name: 502 ($c)" test "$c" = 502
+
+# --- anonymity ------------------------------------------------------------------
+out=$(cx -x http://127.0.0.1:3130 -H 'X-Forwarded-For: 1.2.3.4' -H 'Via: 1.0 corp' \
+	-H 'From: me@example.com' -A 'Secret/1.0' http://raw.test/headers)
+check "anonymous: no identifying header reaches the origin" \
+	test -z "$(grep -iE '^(X-Forwarded|Via|Forwarded|From|X-Real-IP):' <<<"$out")"
+check "anonymous: the fixed User-Agent" grep -qi '^User-Agent: Anonymous/1.0' <<<"$out"
+out=$(cx -x $X -H 'X-Forwarded-For: 1.2.3.4' http://raw.test/headers)
+check "not anonymous: X-Forwarded-For names the client, not the spoofed value" \
+	grep -qi '^X-Forwarded-For: 127.0.0.1$' <<<"$out"
+
+# --- malformed ------------------------------------------------------------------
+bad=(
+	'CONNECT www.test HTTP/1.1\r\nHost: www.test\r\n\r\n'
+	'GET / HTTP/1.1\r\nHost: www.test\r\n\r\n'
+	'GET http:/// HTTP/1.1\r\nHost: x\r\n\r\n'
+	'CONNECT www.test:0 HTTP/1.1\r\nHost: www.test:0\r\n\r\n'
+	'GET http://www..test/ HTTP/1.1\r\nHost: www..test\r\n\r\n'
+)
+n_ok=0
+for i in "${!bad[@]}"; do
+	printf '%b' "${bad[$i]}" >"$T_TMP/bad.req"
+	out=$(nsx fp "$PY" "$ORIGIN" raw 127.0.0.1 3128 "$T_TMP/bad.req" 1)
+	status=$(head -1 <<<"$out" | awk '{print $2}')
+	if [[ $status == 400 ]]; then
+		n_ok=$((n_ok + 1))
+	else
+		echo "  malformed request $i answered '${status:-nothing}': ${bad[$i]}"
+	fi
+done
+check "malformed proxy requests answered 400: $n_ok of ${#bad[@]}" test "$n_ok" = "${#bad[@]}"
+
+# --- log --------------------------------------------------------------------------
+sleep 0.2
+check "the access log names the user" grep -q '"user":"alice"' "$T_TMP/access.log"
+check "the access log names the deciding rule" grep -q '"route":"blocked"' "$T_TMP/access.log"
+check "the access log names the destination" grep -q '"backend":"www.test:80"' "$T_TMP/access.log"
+
+kill "$PROXY_PID"
+wait "$PROXY_PID" 2>/dev/null
+rc=$?
+check "xdproxy exits cleanly on SIGTERM (rc $rc)" test "$rc" = 0
+if [[ $T_FAILS -gt 0 ]]; then
+	echo "--- proxy log (last 30 lines)"
+	tail -n 30 "$T_TMP/proxy.log"
+	echo "--- access log (last 10 lines)"
+	tail -n 10 "$T_TMP/access.log" 2>/dev/null
+fi
+t_done
