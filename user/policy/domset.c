@@ -442,11 +442,8 @@ int domset_add_list(struct domset *s, const char *const *entries, size_t n, char
 		domset_err(err, errlen, "no set or no entries");
 		return -EINVAL;
 	}
-	rc = domset_reserve(s, s->used + n);
-	if (rc < 0) {
-		domset_err(err, errlen, "%s", strerror(-rc));
-		return rc;
-	}
+	/* a hint: each insert grows what it needs and reports what it cannot */
+	domset_reserve(s, s->used + n);
 	for (size_t i = 0; i < n; i++) {
 		const char *e = entries[i] ? entries[i] : "";
 		size_t len = strlen(e);

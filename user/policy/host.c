@@ -403,6 +403,9 @@ static int host_name(const char *in, size_t len, char *res, size_t *rlen, struct
 			sep = host_sep(u, len, pos);
 			if (sep)
 				break;
+			/* no label that long can pass: stop reading a huge one here */
+			if (pos - start >= HOST_ULABEL_IN_MAX)
+				return host_fail(info, HOST_ERR_LABEL_TOO_LONG);
 			if (c >= 0x80) {
 				ascii = false;
 				continue;
