@@ -22,14 +22,14 @@
  *    separate labels like '.'.
  *  - HOST_IPV4: dotted-quad "a.b.c.d". A name whose last label is a number
  *    (all digits, or "0x" and hex digits) is an IPv4 address as the WHATWG
- *    URL standard parses it, which is what browsers send and a superset of
- *    what inet_aton() accepts: 1 to 4 parts, each decimal, octal (leading
- *    "0") or hex ("0x"); every part but the last at most 255, the last
- *    filling the remaining bytes ("127.1", "2130706433", "0177.0.0.1",
- *    "0x7f.1" are all 127.0.0.1). When that parse fails the host is refused,
- *    never treated as a name: "256.1.1.1", "1.2.3.4.5", "1.2.3.256",
- *    "4294967296", "08.1.1.1" and "example.123" are all -EINVAL (browsers
- *    refuse them too, and no DNS name ends in a numeric label).
+ *    URL standard parses it, which is what browsers send: every numeric
+ *    form inet_aton() accepts, plus a bare "0x" part (0). 1 to 4 parts,
+ *    each decimal, octal (leading "0") or hex ("0x"); every part but the
+ *    last at most 255, the last filling the remaining bytes ("127.1",
+ *    "2130706433", "0177.0.0.1", "0x7f.1" are all 127.0.0.1). When that parse fails the host is
+ * refused, never treated as a name: "256.1.1.1", "1.2.3.4.5", "1.2.3.256", "4294967296", "08.1.1.1"
+ * and "example.123" are all -EINVAL (browsers refuse them too, and no DNS name ends in a numeric
+ * label).
  *    "[::ffff:a.b.c.d]" (IPv4-mapped IPv6) is HOST_IPV4 as well: a socket
  *    connects to the IPv4 address, so the IPv4 rules must see it.
  *  - HOST_IPV6: "[" RFC 5952 text "]": lowercase hex, leading zeros
