@@ -281,6 +281,8 @@ static const struct class_case class_cases[] = {
     {"class: 100:0:0:1::1", "100:0:0:1::1", CIDR_CLASS_GLOBAL},
     {"class: NAT64 global", "64:ff9b::808:808", CIDR_CLASS_GLOBAL},
     {"class: NAT64 private", "64:ff9b::10.0.0.1", CIDR_CLASS_PRIVATE},
+    {"class: SIIT-translated loopback", "::ffff:0:127.0.0.1", CIDR_CLASS_LOOPBACK},
+    {"class: SIIT-translated global", "::ffff:0:8.8.8.8", CIDR_CLASS_GLOBAL},
     {"class: NAT64 loopback", "64:ff9b::127.0.0.1", CIDR_CLASS_LOOPBACK},
     {"class: NAT64 metadata", "64:ff9b::169.254.169.254", CIDR_CLASS_LINK_LOCAL},
     {"class: NAT64 local-use", "64:ff9b:1::1", CIDR_CLASS_PRIVATE},

@@ -691,6 +691,7 @@ static enum cidr_class cidr_class_of(int fam, const uint8_t *b)
 int cidr_classify_addr(int family, const void *addr)
 {
 	static const uint8_t nat64[12] = {0x00, 0x64, 0xff, 0x9b};
+	static const uint8_t translated[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0};
 	enum cidr_class c;
 	uint8_t b[16], v4[16] = {0};
 	int fam, rc;
@@ -703,6 +704,8 @@ int cidr_classify_addr(int family, const void *addr)
 		return c;
 	/* look through translators: their IPv4 address is where we would connect */
 	if (!memcmp(b, nat64, 12))
+		memcpy(v4, b + 12, 4);
+	else if (!memcmp(b, translated, 12)) /* ::ffff:0:a.b.c.d, SIIT (RFC 2765) */
 		memcpy(v4, b + 12, 4);
 	else if (b[0] == 0x20 && b[1] == 0x02)
 		memcpy(v4, b + 2, 4);

@@ -17,6 +17,8 @@
 #include <sys/socket.h>
 
 #include "policy/rules.h"
+
+#include "policy/cidr.h"
 #include "policy/sched.h"
 
 struct fpol_range {
@@ -207,82 +209,35 @@ static bool ports_has(const struct fpol_ports *ps, uint16_t port)
 
 /* ------------------------------------------------- destination classes */
 
-static unsigned class_v4(uint32_t a)
-{
-	if ((a >> 24) == 0)
-		return FPOL_DEST_UNSPEC;
-	if ((a >> 24) == 10 || (a & 0xfff00000u) == 0xac100000u ||
-	    (a & 0xffff0000u) == 0xc0a80000u || (a & 0xffc00000u) == 0x64400000u)
-		return FPOL_DEST_PRIVATE;
-	if ((a >> 24) == 127)
-		return FPOL_DEST_LOOPBACK;
-	if ((a & 0xffff0000u) == 0xa9fe0000u)
-		return FPOL_DEST_LINKLOCAL;
-	if ((a & 0xf0000000u) == 0xe0000000u)
-		return FPOL_DEST_MULTICAST;
-	if ((a & 0xf0000000u) == 0xf0000000u || (a & 0xffffff00u) == 0xc0000000u)
-		return FPOL_DEST_RESERVED;
-	return 0;
-}
-
-static uint32_t be32_at(const uint8_t *b)
-{
-	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-}
-
-static unsigned class_v6(const uint8_t *b)
-{
-	static const uint8_t zero[16];
-	static const uint8_t nat64[12] = {0x00, 0x64, 0xff, 0x9b};
-
-	if (!memcmp(b, zero, 12)) {
-		uint32_t low = be32_at(b + 12);
-
-		if (low == 0)
-			return FPOL_DEST_UNSPEC;
-		if (low == 1)
-			return FPOL_DEST_LOOPBACK;
-		return FPOL_DEST_RESERVED; /* ::a.b.c.d, deprecated IPv4-compatible */
-	}
-	/* ::ffff:a.b.c.d (mapped) and ::ffff:0:a.b.c.d (translated, RFC 2765) */
-	if (!memcmp(b, zero, 10) && b[10] == 0xff && b[11] == 0xff)
-		return class_v4(be32_at(b + 12));
-	if (!memcmp(b, zero, 8) && b[8] == 0xff && b[9] == 0xff && !b[10] && !b[11])
-		return class_v4(be32_at(b + 12));
-	if (!memcmp(b, nat64, 12))
-		return class_v4(be32_at(b + 12));
-	if (!memcmp(b, nat64, 4) && b[4] == 0 && b[5] == 1)
-		return FPOL_DEST_PRIVATE; /* 64:ff9b:1::/48, local-use NAT64 */
-	if (b[0] == 0x20 && b[1] == 0x02)
-		return class_v4(be32_at(b + 2));
-	if (b[0] == 0x01 && !memcmp(b + 1, zero, 7))
-		return FPOL_DEST_RESERVED; /* 100::/64 discard */
-	if ((b[0] & 0xfe) == 0xfc)
-		return FPOL_DEST_PRIVATE;
-	if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80)
-		return FPOL_DEST_LINKLOCAL;
-	if (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0)
-		return FPOL_DEST_PRIVATE; /* fec0::/10, deprecated site-local */
-	if (b[0] == 0xff)
-		return FPOL_DEST_MULTICAST;
-	return 0;
-}
-
+/*
+ * The classes come from policy/cidr.c's table (one list of special ranges
+ * for the whole tree, NAT64 and 6to4 looked through there too), folded into
+ * the FPOL_DEST_* bits a policy allows: CGNAT counts as private, broadcast
+ * as reserved, documentation and benchmarking ranges as public.
+ */
 unsigned fpol_dest_class(const struct sockaddr *a)
 {
-	if (!a)
+	int c = a ? cidr_classify(a) : -EINVAL;
+
+	switch (c) {
+	case CIDR_CLASS_GLOBAL:
+	case CIDR_CLASS_DOCUMENTATION:
+	case CIDR_CLASS_BENCHMARK:
+		return 0;
+	case CIDR_CLASS_UNSPECIFIED:
+		return FPOL_DEST_UNSPEC;
+	case CIDR_CLASS_LOOPBACK:
+		return FPOL_DEST_LOOPBACK;
+	case CIDR_CLASS_PRIVATE:
+	case CIDR_CLASS_CGNAT:
+		return FPOL_DEST_PRIVATE;
+	case CIDR_CLASS_LINK_LOCAL:
+		return FPOL_DEST_LINKLOCAL;
+	case CIDR_CLASS_MULTICAST:
+		return FPOL_DEST_MULTICAST;
+	default: /* broadcast, reserved, another family, NULL */
 		return FPOL_DEST_RESERVED;
-	if (a->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)a;
-
-		return class_v4(ntohl(in->sin_addr.s_addr));
 	}
-	if (a->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)a;
-
-		return class_v6(in6->sin6_addr.s6_addr);
-	}
-	return FPOL_DEST_RESERVED;
 }
 
 /* Lowest class first: the reason names one. */
