@@ -17,4 +17,8 @@ bool lb_cmd_known(const char *cmd);
 int lb_cmd_main(int argc, char **argv);
 void lb_cmd_usage(FILE *f);
 
+/* `xdproxy intercept` (intercept_cmd.c); argv[1] is "intercept". */
+int intercept_cmd_main(int argc, char **argv);
+void intercept_cmd_usage(FILE *f);
+
 #endif

@@ -40,6 +40,7 @@ static void usage(FILE *f)
 		   "  help               this text\n"
 		   "\n");
 	lb_cmd_usage(f);
+	intercept_cmd_usage(f);
 }
 
 struct cfg *cli_load_cfg(const char *path)
@@ -315,6 +316,8 @@ int main(int argc, char **argv)
 	}
 	if (lb_cmd_known(cmd))
 		return lb_cmd_main(argc, argv);
+	if (!strcmp(cmd, "intercept"))
+		return intercept_cmd_main(argc, argv);
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "c:l:h", opts, NULL)) != -1) {
 		switch (c) {
