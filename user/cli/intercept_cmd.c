@@ -24,13 +24,14 @@
 
 void intercept_cmd_usage(FILE *f)
 {
-	fprintf(f, "transparent interception (BPF cgroup connect hooks):\n"
-		   "  intercept CGROUP --proxy ADDR:PORT [--proxy6 [ADDR]:PORT]\n"
-		   "            [--ports P,P,... | --all-tcp] [--pin-path DIR]\n"
-		   "                     send CGROUP's outbound TCP connections (to PORTS, default\n"
-		   "                     80,443) to the forward proxy at ADDR:PORT\n"
-		   "  intercept --detach [CGROUP]   stop (every cgroup when none is named)\n"
-		   "  intercept --status            what is intercepted, counters\n");
+	fprintf(f,
+		"transparent interception (BPF cgroup connect hooks):\n"
+		"  intercept CGROUP --proxy ADDR:PORT [--proxy6 [ADDR]:PORT]\n"
+		"            [--ports P,P,... | --all-tcp] [--pin-path DIR]\n"
+		"                     send CGROUP's outbound TCP connections (to PORTS, default\n"
+		"                     80,443) to the forward proxy at ADDR:PORT\n"
+		"  intercept --detach [CGROUP]   stop (every cgroup when none is named)\n"
+		"  intercept --status            what is intercepted, counters\n");
 }
 
 static int bad(const char *fmt, const char *arg)
@@ -130,10 +131,14 @@ static int status(const char *pin)
 int intercept_cmd_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"proxy", required_argument, NULL, 'p'},  {"proxy6", required_argument, NULL, '6'},
-	    {"ports", required_argument, NULL, 'P'},  {"all-tcp", no_argument, NULL, 'a'},
-	    {"pin-path", required_argument, NULL, 'f'}, {"detach", no_argument, NULL, 'd'},
-	    {"status", no_argument, NULL, 's'},	      {"help", no_argument, NULL, 'h'},
+	    {"proxy", required_argument, NULL, 'p'},
+	    {"proxy6", required_argument, NULL, '6'},
+	    {"ports", required_argument, NULL, 'P'},
+	    {"all-tcp", no_argument, NULL, 'a'},
+	    {"pin-path", required_argument, NULL, 'f'},
+	    {"detach", no_argument, NULL, 'd'},
+	    {"status", no_argument, NULL, 's'},
+	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
 	uint16_t ports[INTERCEPT_PORTS_MAX] = {80, 443};

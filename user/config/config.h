@@ -198,6 +198,20 @@ struct cfg_forward {
 	uint32_t dns_timeout_ms; /* default 2000 */
 	struct cfg_fwd_rule *rules;
 	size_t nr_rules;
+	/*
+	 * Transparent interception (bpf/intercept.bpf.c): connections a cgroup's
+	 * processes made elsewhere arrive here with their original destination
+	 * in a pinned map. To a port in http_ports (default {80}) they speak
+	 * plain HTTP; to others they are tunnels. intercept_cgroup: attach to
+	 * that cgroup while running (ports intercept_ports, default {80, 443});
+	 * "" = `xdproxy intercept` attaches instead.
+	 */
+	bool transparent;
+	uint16_t *http_ports;
+	size_t nr_http_ports;
+	char intercept_cgroup[CFG_PATH_MAX];
+	uint16_t *intercept_ports;
+	size_t nr_intercept_ports;
 };
 
 /* What the HTTP proxy tells an origin about the client (schema: forwarded). */

@@ -20,10 +20,20 @@
  *   Host from the URI, Proxy-* removed, identity added or hidden.
  *
  * With a parent proxy the request (or a CONNECT) goes to it unchanged in
- * form, and the parent resolves. Upstream connections are not pooled
- * across requests: destinations differ from one request to the next.
+ * form, and the parent resolves.
+ *
+ * Transparent listeners (forward.transparent) also take connections that
+ * bpf/intercept.bpf.c redirected from a cgroup: the original destination
+ * comes from its pinned map. To a port in http_ports the client speaks
+ * plain HTTP (origin-form, Host): each request is checked by the policy
+ * with its Host and sent to the original address, never to what Host
+ * resolves to. To any other port the connection is an opaque tunnel to the
+ * original address, checked by the policy as a CONNECT to that address. No
+ * authentication: an intercepted program does not know it has a proxy. Upstream connections are not
+ * pooled across requests: destinations differ from one request to the next.
  */
 #include <errno.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +41,7 @@
 #include <time.h>
 
 #include "proxy/http_int.h"
+#include "bpfctl/intercept.h"
 #include "policy/cidr.h"
 #include "policy/domset.h"
 #include "policy/rules.h"
@@ -223,6 +234,56 @@ static void fp_listener_free(struct fp_listener *fl)
 	free(fl->rule_clients);
 }
 
+/*
+ * A transparent listener: attach the interception its config asks for, and
+ * open the pinned map of original destinations either way (the attachment
+ * may also come from `xdproxy intercept`).
+ */
+static int fp_intercept_init(struct hp_server *s, const struct cfg_listener *lc)
+{
+	const struct cfg_forward *f = &lc->forward;
+	static const uint16_t def_ports[] = {80, 443};
+	struct intercept_opts o;
+	int err;
+
+	if (f->intercept_cgroup[0] && !s->icpt_own) {
+		memset(&o, 0, sizeof(o));
+		if (lc->addr.ss_family == AF_INET) {
+			memcpy(&o.proxy4, &lc->addr, sizeof(o.proxy4));
+			/* a wildcard bind is reached on loopback */
+			if (o.proxy4.sin_addr.s_addr == htonl(INADDR_ANY))
+				o.proxy4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		} else {
+			memcpy(&o.proxy6, &lc->addr, sizeof(o.proxy6));
+			if (IN6_IS_ADDR_UNSPECIFIED(&o.proxy6.sin6_addr))
+				o.proxy6.sin6_addr = in6addr_loopback;
+		}
+		o.ports = f->nr_intercept_ports ? f->intercept_ports : def_ports;
+		o.nports = f->nr_intercept_ports ? f->nr_intercept_ports : 2;
+		s->icpt_own = intercept_ctl_open(&o, INTERCEPT_PIN_DEFAULT);
+		if (!s->icpt_own) {
+			pr_err("forward %s: intercept: %s", lc->name, strerror(errno));
+			return -errno;
+		}
+		err = intercept_ctl_attach(s->icpt_own, f->intercept_cgroup);
+		if (err) {
+			pr_err("forward %s: intercept %s: %s", lc->name, f->intercept_cgroup,
+			       strerror(-err));
+			return err;
+		}
+		pr_info("forward %s: intercepting cgroup %s", lc->name,
+			intercept_ctl_cgroup(s->icpt_own));
+	}
+	if (!s->icpt) {
+		s->icpt = intercept_ctl_open_pinned(INTERCEPT_PIN_DEFAULT);
+		if (!s->icpt)
+			pr_warn("forward %s: transparent, but nothing is intercepted yet (run "
+				"'xdproxy intercept CGROUP'): only explicit proxy clients",
+				lc->name);
+	}
+	return 0;
+}
+
 int fp_server_init(struct hp_server *s)
 {
 	const struct cfg *cfg = s->cfg;
@@ -237,12 +298,25 @@ int fp_server_init(struct hp_server *s)
 		err = fp_listener_init(&s->fp[i], &cfg->listeners[i]);
 		if (err)
 			return err;
+		if (cfg->listeners[i].forward.transparent) {
+			err = fp_intercept_init(s, &cfg->listeners[i]);
+			if (err)
+				return err;
+		}
 	}
 	return 0;
 }
 
 void fp_server_free(struct hp_server *s)
 {
+	intercept_ctl_close(s->icpt);
+	s->icpt = NULL;
+	if (s->icpt_own) {
+		/* what this run attached, it detaches */
+		intercept_ctl_detach(s->icpt_own);
+		intercept_ctl_close(s->icpt_own);
+		s->icpt_own = NULL;
+	}
 	if (!s->fp)
 		return;
 	for (size_t i = 0; i < s->cfg->nr_listeners; i++)
@@ -373,13 +447,57 @@ static int fp_split_authority(const char *a, size_t n, size_t *hlen, uint16_t de
 
 static void fp_connect_next(struct hp_conn *c);
 
+/*
+ * Keeps in t->fp_addrs[0, fp_n) only the addresses the policy lets this
+ * request reach (destination classes, checked after resolution: DNS
+ * rebinding cannot get past). 0, or -EACCES with *v the first refusal.
+ */
+static int fp_filter_dests(struct hp_conn *c, struct fpol_verdict *v)
+{
+	struct fp_listener *fl = fp_of(c);
+	struct hp_txn *t = c->t;
+	size_t n = 0;
+	bool denied = false;
+
+	for (size_t i = 0; i < t->fp_n; i++) {
+		struct fpol_verdict dv;
+
+		if (fpol_check_dest(fl->pol, t->fp_rule, &t->fp_addrs[i].sa, &dv))
+			continue;
+		if (dv.action != FPOL_ALLOW) {
+			if (!denied)
+				*v = dv;
+			denied = true;
+			continue;
+		}
+		t->fp_addrs[n++] = t->fp_addrs[i];
+	}
+	t->fp_n = n;
+	t->fp_next = 0;
+	if (n)
+		return 0;
+	if (!denied)
+		memset(v, 0, sizeof(*v));
+	return -EACCES;
+}
+
+static int fp_check_dests(struct hp_conn *c)
+{
+	struct fpol_verdict v;
+
+	if (!fp_filter_dests(c, &v))
+		return 0;
+	c->t->log_route = v.name;
+	c->t->verdict = "403-destination";
+	c->t->status = 403;
+	return -EACCES;
+}
+
 static void fp_dns_cb(void *arg, int status, const struct dns_result *r)
 {
 	struct hp_conn *c = arg;
 	struct hp_txn *t = c->t;
-	struct fp_listener *fl = fp_of(c);
-	struct fpol_verdict v = {0};
-	bool denied = false;
+	struct fpol_verdict v;
 
 	t->fp_q = NULL;
 	if (status) {
@@ -391,28 +509,19 @@ static void fp_dns_cb(void *arg, int status, const struct dns_result *r)
 		hp_conn_progress(c);
 		return;
 	}
-	/* keep the addresses the policy lets us reach, in the resolver's order */
-	t->fp_n = t->fp_next = 0;
-	for (size_t i = 0; i < r->n; i++) {
+	/* in the resolver's order: the preferred family first */
+	t->fp_n = 0;
+	for (size_t i = 0; i < r->n && i < DNS_MAX_ADDRS; i++) {
 		union dns_addr a = r->addrs[i];
-		struct fpol_verdict dv;
 
 		if (a.sa.sa_family == AF_INET)
 			a.sin.sin_port = htons(t->fp_port);
 		else
 			a.sin6.sin6_port = htons(t->fp_port);
-		if (fpol_check_dest(fl->pol, t->fp_rule, &a.sa, &dv))
-			continue;
-		if (dv.action != FPOL_ALLOW) {
-			if (!denied)
-				v = dv;
-			denied = true;
-			continue;
-		}
 		t->fp_addrs[t->fp_n++] = a;
 	}
-	if (!t->fp_n) {
-		if (denied)
+	if (fp_filter_dests(c, &v)) {
+		if (v.action == FPOL_DENY && v.reason)
 			fp_deny(c, &v, "403-destination");
 		else
 			hp_conn_answer(c, 502, "502-dns");
@@ -504,6 +613,178 @@ static int fp_auth(struct hp_conn *c, const char *buf)
 	return -EACCES;
 }
 
+static bool port_in(uint16_t port, const uint16_t *ports, size_t n, uint16_t def)
+{
+	if (!n)
+		return port == def;
+	for (size_t i = 0; i < n; i++)
+		if (ports[i] == port)
+			return true;
+	return false;
+}
+
+/* The original destination as text for the policy and the log: "1.2.3.4", "[2001:db8::1]". */
+static void orig_text(const struct sockaddr_storage *a, char *out, size_t cap, uint16_t *port)
+{
+	char ip[INET6_ADDRSTRLEN] = "";
+
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)a;
+
+		inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip));
+		snprintf(out, cap, "%s", ip);
+		*port = ntohs(in->sin_port);
+	} else {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)a;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip));
+		snprintf(out, cap, "[%s]", ip);
+		*port = ntohs(in6->sin6_port);
+	}
+}
+
+void fp_accept(struct hp_conn *c)
+{
+	const struct cfg_forward *f = &c->l->lc->forward;
+	struct fp_listener *fl = fp_of(c);
+	struct hp_server *s = c->w->s;
+	struct fpol_verdict v;
+	struct fpol_req q;
+	struct hp_txn *t;
+	uint16_t port;
+
+	if (!s->icpt || intercept_lookup_orig(s->icpt, (const struct sockaddr *)&c->peer, &c->orig))
+		return; /* an explicit proxy client */
+	c->transparent = true;
+	orig_text(&c->orig, c->orig_str, sizeof(c->orig_str), &port);
+	if (port_in(port, f->http_ports, f->nr_http_ports, 80))
+		return; /* plain HTTP: each request is read and checked (fp_request) */
+
+	/* anything else is an opaque tunnel to the original destination, now */
+	t = hp_txn_begin(c);
+	if (!t) {
+		c->dead = true;
+		return;
+	}
+	c->st = CS_REQ;
+	t->meth = H1_METH_CONNECT;
+	t->version = 11;
+	t->rule = -1;
+	t->wp = &c->l->fwp;
+	t->be = &c->l->fbe;
+	t->fp_connect = t->fp_transparent = true;
+	t->fp_port = port;
+	clock_gettime(CLOCK_REALTIME, &t->start_rt);
+	snprintf(t->fp_host, sizeof(t->fp_host), "%s", c->orig_str);
+	snprintf(t->fp_dest, sizeof(t->fp_dest), "%s:%u", c->orig_str, port);
+	t->log_backend = t->fp_dest;
+	c->w->tot.requests++;
+	c->l->rstats[c->l->lc->http.nr_routes].requests++;
+	if (!cidr_match(fl->clients, (const struct sockaddr *)&c->peer)) {
+		hp_conn_answer_raw(c, 403, "", 0, "403-client"); /* nothing to say: cut */
+		c->dead = true;
+		return;
+	}
+	memset(&q, 0, sizeof(q));
+	q.connect = true;
+	q.host = t->fp_host;
+	q.host_len = strlen(t->fp_host);
+	q.port = port;
+	q.client = (const struct sockaddr *)&c->peer;
+	if (fpol_eval(fl->pol, &q, time(NULL), &v) || v.action != FPOL_ALLOW) {
+		t->log_route = v.name;
+		t->verdict = "403-rule";
+		t->status = 403;
+		c->dead = true; /* no HTTP to answer in: the client sees the connection close */
+		return;
+	}
+	t->fp_rule = v.rule;
+	t->log_route = v.name;
+	t->rq_pos = c->in.off;
+	t->rq_done = true;
+	t->head_live = true;
+	t->fp_n = 1;
+	t->fp_next = 0;
+	memcpy(&t->fp_addrs[0], &c->orig,
+	       c->orig.ss_family == AF_INET ? sizeof(struct sockaddr_in)
+					    : sizeof(struct sockaddr_in6));
+	if (fp_check_dests(c)) {
+		c->dead = true;
+		return;
+	}
+	fp_connect_next(c);
+}
+
+/*
+ * A plain HTTP request of an intercepted connection: origin-form with Host
+ * (absolute-form is read the same way). The policy sees Host's name, the
+ * connection goes to the original destination, whatever Host says.
+ */
+static void fp_request_transparent(struct hp_conn *c, const char *buf)
+{
+	struct fp_listener *fl = fp_of(c);
+	struct hp_txn *t = c->t;
+	const struct h1_msg *m = &t->req;
+	struct host_info hi;
+	struct fpol_verdict v;
+	struct fpol_req q;
+	size_t hlen;
+	uint16_t port, ignored;
+
+	orig_text(&c->orig, c->orig_str, sizeof(c->orig_str), &port);
+	t->fp_port = port;
+	if (m->meth == H1_METH_CONNECT) {
+		hp_conn_answer(c, 405, "405-connect-intercepted");
+		return;
+	}
+	if (m->authority.len) {
+		if (fp_split_authority(buf + m->authority.off, m->authority.len, &hlen, port,
+				       &ignored) ||
+		    host_normalize(buf + m->authority.off, hlen, t->fp_host, sizeof(t->fp_host),
+				   &hi)) {
+			hp_conn_answer(c, 400, "400-host");
+			return;
+		}
+	} else {
+		snprintf(t->fp_host, sizeof(t->fp_host), "%s", c->orig_str);
+	}
+	t->fp_transparent = true;
+	snprintf(t->fp_dest, sizeof(t->fp_dest), "%s:%u", t->fp_host, port);
+	t->log_backend = t->fp_dest;
+	memset(&q, 0, sizeof(q));
+	q.host = t->fp_host;
+	q.host_len = strlen(t->fp_host);
+	q.port = port;
+	q.client = (const struct sockaddr *)&c->peer;
+	if (fpol_eval(fl->pol, &q, time(NULL), &v)) {
+		hp_conn_answer(c, 400, "400-host");
+		return;
+	}
+	t->fp_rule = v.rule;
+	t->log_route = v.name;
+	if (v.action != FPOL_ALLOW) {
+		fp_deny(c, &v, "403-rule");
+		return;
+	}
+	h1_body_init(&t->rqb, m);
+	t->rq_pos = t->head_at + m->head_len;
+	t->rq_done = m->body == H1_BODY_NONE;
+	t->rq_chunked = m->body == H1_BODY_CHUNKED;
+	t->head_live = true;
+	t->fp_n = 1;
+	memcpy(&t->fp_addrs[0], &c->orig,
+	       c->orig.ss_family == AF_INET ? sizeof(struct sockaddr_in)
+					    : sizeof(struct sockaddr_in6));
+	if (fp_filter_dests(c, &v)) {
+		if (v.reason)
+			fp_deny(c, &v, "403-destination");
+		else
+			hp_conn_answer(c, 403, "403-destination");
+		return;
+	}
+	fp_connect_next(c);
+}
+
 void fp_request(struct hp_conn *c)
 {
 	struct fp_listener *fl = fp_of(c);
@@ -530,6 +811,10 @@ void fp_request(struct hp_conn *c)
 
 	if (!cidr_match(fl->clients, (const struct sockaddr *)&c->peer)) {
 		hp_conn_answer(c, 403, "403-client");
+		return;
+	}
+	if (c->transparent) {
+		fp_request_transparent(c, buf);
 		return;
 	}
 	if (fl->auth && fp_auth(c, buf))
@@ -624,9 +909,10 @@ int fp_send_head(struct hp_conn *c)
 	int rc, i;
 
 	if (t->fp_connect && !t->fp_parent) {
-		/* the tunnel is up: tell the client, then bytes both ways */
+		/* the tunnel is up: tell the client (unless it never asked), then bytes */
 		if (hp_buf_get(c->w, &c->out) ||
-		    hp_buf_append(&c->out, established, sizeof(established) - 1))
+		    (!t->fp_transparent &&
+		     hp_buf_append(&c->out, established, sizeof(established) - 1)))
 			return -ENOMEM;
 		t->head_sent = true;
 		t->resp_head = true;
@@ -661,7 +947,11 @@ int fp_send_head(struct hp_conn *c)
 	for (i = h1_field_find(m, buf, "host", 0); i >= 0;
 	     i = h1_field_find(m, buf, "host", (uint32_t)i + 1))
 		h1_fieldset_add(&drop, (uint32_t)i);
-	add[nr_add++] = (struct h1_hdr){"Host", 4, buf + m->authority.off, m->authority.len};
+	if (m->authority.len)
+		add[nr_add++] =
+		    (struct h1_hdr){"Host", 4, buf + m->authority.off, m->authority.len};
+	else
+		add[nr_add++] = (struct h1_hdr){"Host", 4, c->orig_str, strlen(c->orig_str)};
 	if (fl->fwd.mode) {
 		rc = fwd_request(m, buf, &fl->fwd, &fconn, &drop, add, HP_ADD_MAX - 4, &nr_add,
 				 t->scratch, sizeof(t->scratch), &used);
@@ -689,7 +979,7 @@ int fp_send_head(struct hp_conn *c)
 	rw.add = add;
 	rw.nr_add = nr_add;
 	rw.version = 11;
-	if (!t->fp_parent) {
+	if (!t->fp_parent && !(t->fp_transparent && m->form == H1_FORM_ORIGIN)) {
 		/* origin-form: the URI's path and query, "/" when it has none */
 		if (m->path.len) {
 			rw.target = buf + m->path.off;

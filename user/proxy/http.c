@@ -1049,6 +1049,28 @@ static int sock_write(int fd, struct hp_buf *b, bool *blocked, uint64_t *count)
 
 /* ------------------------------------------------------------------ the state machine */
 
+struct hp_txn *hp_txn_begin(struct hp_conn *c)
+{
+	struct hp_txn *t = txn_get(c->w);
+
+	if (!t)
+		return NULL;
+	c->t = t;
+	/* the messages are set up by h1_msg_init: clear only the small state */
+	memset(&t->head_at, 0, offsetof(struct hp_txn, log) - offsetof(struct hp_txn, head_at));
+	t->rule = -1;
+	t->lmeth = t->ltarget = t->lhost = t->lref = t->lua = 0;
+	t->log_route = t->log_backend = t->log_user = NULL;
+	t->fp_q = NULL;
+	t->fp_rule = -1;
+	t->fp_n = t->fp_next = 0;
+	t->fp_connect = t->fp_parent = t->fp_transparent = false;
+	t->head_at = c->in.off;
+	t->start_ms = ev_now_ms(c->w->loop);
+	h1_msg_init(&t->req, &hp_conn_http(c)->limits);
+	return t;
+}
+
 /* The request ended (answered, or failed): log, release, go idle or close. */
 void hp_txn_end(struct hp_conn *c)
 {
@@ -1187,24 +1209,11 @@ static bool conn_step(struct hp_conn *c)
 		}
 		if (!hp_buf_data(&c->in))
 			return moved;
-		c->t = txn_get(w);
-		if (!c->t) {
+		t = hp_txn_begin(c);
+		if (!t) {
 			c->dead = true;
 			return false;
 		}
-		t = c->t;
-		/* the messages are set up by h1_msg_init: clear only the small state */
-		memset(&t->head_at, 0,
-		       offsetof(struct hp_txn, log) - offsetof(struct hp_txn, head_at));
-		t->rule = -1;
-		t->lmeth = t->ltarget = t->lhost = t->lref = t->lua = 0;
-		t->log_route = t->log_backend = t->log_user = NULL;
-		t->fp_q = NULL;
-		t->fp_rule = -1;
-		t->fp_n = t->fp_next = 0;
-		t->head_at = c->in.off;
-		t->start_ms = ev_now_ms(w->loop);
-		h1_msg_init(&t->req, &hc->limits);
 		c->st = CS_HEAD;
 		hp_conn_deadline(c, hc->header_timeout_ms);
 		return true;
@@ -1736,6 +1745,8 @@ static void listener_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg
 		w->tot.active++;
 		c->st = CS_IDLE;
 		hp_conn_deadline(c, l->lc->http.idle_timeout_ms);
+		if (l->lc->mode == CFG_MODE_FORWARD && l->lc->forward.transparent)
+			fp_accept(c); /* an intercepted connection? */
 	}
 }
 

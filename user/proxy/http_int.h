@@ -159,10 +159,11 @@ struct hp_txn {
 	const char *log_backend;
 	const char *log_user;
 	/* forward proxy (forward.c) */
-	bool fp_connect;  /* a CONNECT tunnel */
-	bool fp_parent;	  /* through the parent proxy */
-	uint16_t fp_port; /* the target's port */
-	int fp_rule;	  /* the policy rule that decided, -1 none */
+	bool fp_connect;     /* a CONNECT tunnel */
+	bool fp_parent;	     /* through the parent proxy */
+	bool fp_transparent; /* intercepted: no 200 for a tunnel, no authentication */
+	uint16_t fp_port;    /* the target's port */
+	int fp_rule;	     /* the policy rule that decided, -1 none */
 	char fp_host[HOST_NORM_MAX];
 	char fp_dest[HOST_NORM_MAX + 8]; /* "host:port" for logs */
 	char fp_user[AUTH_USER_MAX + 1];
@@ -178,6 +179,9 @@ struct hp_conn {
 	enum hp_cstate st;
 	bool rd_ready, wr_blocked, rd_eof;
 	bool in_progress; /* conn_progress is on the stack: closing is deferred */
+	bool transparent; /* intercepted by bpf/intercept.bpf.c: orig is where it was going */
+	struct sockaddr_storage orig;
+	char orig_str[48]; /* its address as text, IPv6 in brackets */
 	bool dead;
 	struct sockaddr_storage peer, local;
 	struct hp_buf in, out;
@@ -226,7 +230,9 @@ struct hp_server {
 	struct hp_handoff *handoff_q;
 	size_t handoff_n, handoff_cap;
 	enum alog_format log_fmt;
-	struct fp_listener *fp; /* per cfg listener: forward proxies' policy (forward.c) */
+	struct fp_listener *fp;	    /* per cfg listener: forward proxies' policy (forward.c) */
+	struct intercept_ctl *icpt; /* transparent listeners: the pinned original destinations */
+	struct intercept_ctl *icpt_own; /* the interception this run attached (forward.intercept) */
 };
 
 static inline uint32_t hp_buf_data(const struct hp_buf *b)
@@ -277,6 +283,8 @@ const char *hp_status_reason(int status);
 void hp_txn_log_fields(struct hp_conn *c, const char *buf);
 void hp_txn_log(struct hp_conn *c);
 void hp_txn_end(struct hp_conn *c);
+/* A new transaction for c (c->t), its request starting at c->in.off; NULL: no memory. */
+struct hp_txn *hp_txn_begin(struct hp_conn *c);
 void hp_set_nodelay(int fd);
 void hp_fd_interest(struct ev_loop *loop, int fd, uint32_t ev, ev_fd_cb cb, void *arg);
 
@@ -304,6 +312,8 @@ void fp_server_free(struct hp_server *s);
 int fp_worker_init(struct hp_worker *w);
 void fp_worker_free(struct hp_worker *w);
 void fp_request(struct hp_conn *c);
+/* A connection accepted on a transparent listener: intercepted or explicit? */
+void fp_accept(struct hp_conn *c);
 int fp_send_head(struct hp_conn *c);
 void fp_up_failed(struct hp_conn *c, bool connect, bool timeout);
 void fp_txn_stop(struct hp_conn *c);
