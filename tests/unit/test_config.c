@@ -835,7 +835,7 @@ static void test_err_enums(void **state)
 {
 	(void)state;
 	expect_base_error(4, "    pool: origins\n    mode: udp\n", "5:11",
-			  "mode: bad value 'udp' (expected tcp|http)");
+			  "mode: bad value 'udp' (expected tcp|http|forward)");
 	expect_base_error(4, "    pool: origins\n    splice: sockmap\n", "5:13",
 			  "splice: bad value 'sockmap' (expected kernel|user)");
 	expect_base_error(7, "    balance: random\n    backends:\n", "7:14",
@@ -2341,7 +2341,7 @@ static void test_pool_maps(void **state)
 static void test_err_http_mode(void **state)
 {
 	(void)state;
-	expect_http_error("4:11", "mode: bad value 'https' (expected tcp|http)", 4,
+	expect_http_error("4:11", "mode: bad value 'https' (expected tcp|http|forward)", 4,
 			  "    mode: https\n", 0);
 	expect_http_error("4:11", "mode: bad value 'HTTP'", 4, "    mode: HTTP\n", 0);
 	expect_http_error("4:11", "mode: expected a scalar value, got a list", 4,
@@ -2352,10 +2352,10 @@ static void test_err_http_section_in_tcp(void **state)
 {
 	(void)state;
 	expect_base_error(4, "    pool: origins\n    http:\n      via: true\n", "5:5",
-			  "http: only for mode http (this listener is mode tcp)");
+			  "http: only for modes http and forward (this listener is mode tcp)");
 	/* The mode decides, wherever it is written. */
 	expect_base_error(4, "    pool: origins\n    http: {}\n    mode: tcp\n", "5:5",
-			  "http: only for mode http");
+			  "http: only for modes http and forward");
 	expect_http_error("6:5", "routes: only for mode http (this listener is mode tcp)", 4,
 			  "    mode: tcp\n", 0);
 }
@@ -2872,6 +2872,1263 @@ static void test_err_pool_cookie_maps(void **state)
 	expect_http_error("12:30", "...': too long", 11, more, 0);
 }
 
+/* ---------------------------------------------------------------- forward proxy */
+
+/* A realistic forward proxy next to an HTTP front end: every forward key, off its default. */
+static const char fwd_full_yaml[] =
+    "global:\n"
+    "  log_level: info\n"
+    "listeners:\n"
+    "  - name: fwd\n"
+    "    bind: 127.0.0.1:3128\n"
+    "    mode: forward\n"
+    "    workers: 2\n"
+    "    connect_timeout: 5s\n"
+    "    splice: user\n"
+    "    http:\n"
+    "      access_log: stdout\n"
+    "      log_format: json\n"
+    "      header_timeout: 5s\n"
+    "      max_headers: 64\n"
+    "      forwarded: hide\n"
+    "    forward:\n"
+    "      clients: [127.0.0.0/8, \"::1\", 10.0.0.0/8, \"2001:db8::/32\"]\n"
+    "      auth_file: /etc/xdproxy/passwd\n"
+    "      auth_realm: Corp proxy\n"
+    "      anonymous: true\n"
+    "      user_agent: \"Mozilla/5.0 (X11; Linux x86_64)\"\n"
+    "      connect_ports: [443, 8443, 563]\n"
+    "      allow_private: true\n"
+    "      parent: \"[2001:db8::1]:3128\"\n"
+    "      dns_servers: \"127.0.0.1:5353,[::1]:53,2001:db8::53,192.0.2.53\"\n"
+    "      dns_timeout: 1500ms\n"
+    "      rules:\n"
+    "        - name: social\n"
+    "          action: deny\n"
+    "          domains: [\".facebook.com\", \"*.tiktok.com\", \"example.org\"]\n"
+    "          domain_file: /etc/xdproxy/social.txt\n"
+    "          ports: \"80,443,8000-8999\"\n"
+    "          methods: any\n"
+    "          clients: [10.0.0.0/8]\n"
+    "          schedule:\n"
+    "            days: mon-fri\n"
+    "            times: [\"09:00-17:00\", \"18:00-19:30\"]\n"
+    "            tz: Europe/Paris\n"
+    "        - name: intranet\n"
+    "          action: allow\n"
+    "          domains: [.corp.example]\n"
+    "          methods: http\n"
+    "        - action: allow\n"
+    "          methods: connect\n"
+    "          ports: \"*\"\n"
+    "          clients: [192.168.0.0/16]\n"
+    "        - action: deny\n"
+    "  - name: web\n"
+    "    bind: 0.0.0.0:8080\n"
+    "    mode: http\n"
+    "    pool: www\n"
+    "pools:\n"
+    "  - name: www\n"
+    "    backends:\n"
+    "      - address: 10.0.0.2:80\n";
+
+/* The smallest forward config with a rule; forward error tests edit its lines. */
+static const char *const fwd_lines[] = {
+    "listeners:\n",			  /* 1 */
+    "  - name: fwd\n",			  /* 2 */
+    "    bind: 127.0.0.1:3128\n",	  /* 3 */
+    "    mode: forward\n",		  /* 4 */
+    "    forward:\n",			  /* 5 */
+    "      clients: [10.0.0.0/8]\n",	  /* 6 */
+    "      rules:\n",			  /* 7 */
+    "        - name: r\n",		  /* 8 */
+    "          action: deny\n",		  /* 9 */
+    "          domains: [example.com]\n", /* 10 */
+};
+
+/* As lb_build, over fwd_lines. */
+static void fwd_build(char *text, int line, va_list ap)
+{
+	const char *repl[ARRAY_SIZE(fwd_lines) + 1] = {0};
+
+	for (; line; line = va_arg(ap, int)) {
+		assert_true(line > 0 && line <= (int)ARRAY_SIZE(fwd_lines));
+		repl[line] = va_arg(ap, const char *);
+	}
+	text[0] = '\0';
+	for (size_t i = 0; i < ARRAY_SIZE(fwd_lines); i++)
+		strcat(text, repl[i + 1] ? repl[i + 1] : fwd_lines[i]);
+}
+
+/* expect_fwd_error(pos, what, line, repl, ..., 0): edited fwd_lines must fail so. */
+static void expect_fwd_error(const char *pos, const char *what, ...)
+{
+	char text[8192];
+	va_list ap;
+
+	va_start(ap, what);
+	fwd_build(text, va_arg(ap, int), ap);
+	va_end(ap);
+	expect_error(text, pos, what);
+}
+
+/* parse_fwd(line, repl, ..., 0): edited fwd_lines, which must be valid. */
+static struct cfg *parse_fwd(int line, ...)
+{
+	char text[8192], err[CFG_ERR_MAX];
+	struct cfg *cfg;
+	va_list ap;
+
+	va_start(ap, line);
+	fwd_build(text, line, ap);
+	va_end(ap);
+	cfg = parse(text, err);
+	if (!cfg)
+		fail_msg("unexpected error: %s\n%s", err, text);
+	return cfg;
+}
+
+static bool have_zone(const char *name)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", name);
+	return !access(path, R_OK);
+}
+
+static void assert_strings(char *const *got, size_t n, const char *const *want, size_t nwant)
+{
+	assert_int_equal(n, nwant);
+	for (size_t i = 0; i < n; i++)
+		assert_string_equal(got[i], want[i]);
+}
+
+#define ASSERT_STRINGS(got, n, ...)                                                                \
+	do {                                                                                       \
+		static const char *const want_[] = {__VA_ARGS__};                                  \
+		assert_strings((got), (n), want_, ARRAY_SIZE(want_));                              \
+	} while (0)
+
+static void test_fwd_full_config(void **state)
+{
+	const struct sockaddr_in6 *sin6;
+	const struct cfg_fwd_rule *r;
+	const struct cfg_forward *f;
+	const struct cfg_listener *l;
+	char err[CFG_ERR_MAX], a[INET6_ADDRSTRLEN];
+	struct cfg *cfg;
+
+	(void)state;
+	if (!have_zone("Europe/Paris"))
+		skip();
+	cfg = parse(fwd_full_yaml, err);
+	if (!cfg)
+		fail_msg("%s", err);
+	assert_int_equal(cfg->nr_listeners, 2);
+	l = &cfg->listeners[0];
+	assert_string_equal(l->name, "fwd");
+	assert_int_equal(l->mode, CFG_MODE_FORWARD);
+	assert_int_equal(port_of(&l->addr), 3128);
+	assert_int_equal(l->workers, 2);
+	assert_int_equal(l->pool, SIZE_MAX);
+	assert_int_equal(l->connect_timeout_ms, 5000);
+	assert_int_equal(l->splice, CFG_SPLICE_USER);
+	assert_string_equal(l->http.access_log, "-");
+	assert_int_equal(l->http.log_format, CFG_LOG_JSON);
+	assert_int_equal(l->http.header_timeout_ms, 5000);
+	assert_int_equal(l->http.idle_timeout_ms, CFG_DEF_IDLE_MS);
+	assert_int_equal(l->http.limits.max_fields, 64);
+	assert_int_equal(l->http.fwd, CFG_FWD_HIDE);
+	assert_false(l->http.via);
+	assert_null(l->http.routes);
+	assert_int_equal(l->http.nr_routes, 0);
+
+	f = &l->forward;
+	ASSERT_STRINGS(f->clients, f->nr_clients, "127.0.0.0/8", "::1", "10.0.0.0/8",
+		       "2001:db8::/32");
+	assert_string_equal(f->auth_file, "/etc/xdproxy/passwd");
+	assert_string_equal(f->auth_realm, "Corp proxy");
+	assert_true(f->anonymous);
+	assert_string_equal(f->user_agent, "Mozilla/5.0 (X11; Linux x86_64)");
+	assert_int_equal(f->nr_connect_ports, 3);
+	assert_int_equal(f->connect_ports[0], 443);
+	assert_int_equal(f->connect_ports[1], 8443);
+	assert_int_equal(f->connect_ports[2], 563);
+	assert_true(f->allow_private);
+	assert_true(f->has_parent);
+	assert_string_equal(f->parent_str, "[2001:db8::1]:3128");
+	assert_int_equal(f->parent.ss_family, AF_INET6);
+	assert_int_equal(f->parent_len, sizeof(struct sockaddr_in6));
+	sin6 = (const struct sockaddr_in6 *)&f->parent;
+	assert_string_equal(inet_ntop(AF_INET6, &sin6->sin6_addr, a, sizeof(a)), "2001:db8::1");
+	assert_int_equal(ntohs(sin6->sin6_port), 3128);
+	assert_string_equal(f->dns_servers, "127.0.0.1:5353,[::1]:53,2001:db8::53,192.0.2.53");
+	assert_int_equal(f->dns_timeout_ms, 1500);
+
+	assert_int_equal(f->nr_rules, 4);
+	r = &f->rules[0];
+	assert_string_equal(r->name, "social");
+	assert_true(r->deny);
+	ASSERT_STRINGS(r->domains, r->nr_domains, ".facebook.com", "*.tiktok.com", "example.org");
+	assert_string_equal(r->domain_file, "/etc/xdproxy/social.txt");
+	assert_string_equal(r->ports, "80,443,8000-8999");
+	assert_int_equal(r->methods, CFG_FWDM_ANY);
+	ASSERT_STRINGS(r->clients, r->nr_clients, "10.0.0.0/8");
+	assert_true(r->has_schedule);
+	assert_string_equal(r->sched_days, "mon-fri");
+	ASSERT_STRINGS(r->sched_times, r->nr_sched_times, "09:00-17:00", "18:00-19:30");
+	assert_string_equal(r->sched_tz, "Europe/Paris");
+
+	r = &f->rules[1];
+	assert_string_equal(r->name, "intranet");
+	assert_false(r->deny);
+	ASSERT_STRINGS(r->domains, r->nr_domains, ".corp.example");
+	assert_string_equal(r->domain_file, "");
+	assert_string_equal(r->ports, "");
+	assert_int_equal(r->methods, CFG_FWDM_HTTP);
+	assert_null(r->clients);
+	assert_false(r->has_schedule);
+
+	r = &f->rules[2];
+	assert_string_equal(r->name, "rule2");
+	assert_false(r->deny);
+	assert_null(r->domains);
+	assert_int_equal(r->nr_domains, 0);
+	assert_string_equal(r->ports, "*");
+	assert_int_equal(r->methods, CFG_FWDM_CONNECT);
+	ASSERT_STRINGS(r->clients, r->nr_clients, "192.168.0.0/16");
+
+	r = &f->rules[3];
+	assert_string_equal(r->name, "rule3");
+	assert_true(r->deny);
+	assert_null(r->domains);
+	assert_null(r->clients);
+	assert_string_equal(r->ports, "");
+	assert_int_equal(r->methods, CFG_FWDM_ANY);
+	assert_false(r->has_schedule);
+
+	/* The HTTP listener next to it is untouched by all this. */
+	l = &cfg->listeners[1];
+	assert_int_equal(l->mode, CFG_MODE_HTTP);
+	assert_int_equal(l->pool, 0);
+	assert_null(l->forward.clients);
+	assert_null(l->forward.rules);
+	assert_int_equal(l->forward.nr_connect_ports, 0);
+	cfg_free(cfg);
+}
+
+/* What a forward listener with nothing but its mode gets. */
+static void assert_fwd_defaults(const struct cfg_listener *l)
+{
+	const struct cfg_forward *f = &l->forward;
+
+	assert_int_equal(l->mode, CFG_MODE_FORWARD);
+	assert_int_equal(l->workers, CFG_DEF_WORKERS);
+	assert_int_equal(l->pool, SIZE_MAX);
+	assert_int_equal(l->connect_timeout_ms, CFG_DEF_CONNECT_MS);
+	assert_int_equal(l->http.fwd, CFG_FWD_XFF);
+	assert_false(l->http.via);
+	assert_string_equal(l->http.via_name, CFG_DEF_VIA_NAME);
+	assert_int_equal(l->http.header_timeout_ms, CFG_DEF_HEADER_MS);
+	assert_int_equal(l->http.limits.max_fields, h1_limits_default.max_fields);
+	assert_string_equal(l->http.access_log, "");
+	ASSERT_STRINGS(f->clients, f->nr_clients, "127.0.0.0/8", "::1");
+	assert_string_equal(f->auth_file, "");
+	assert_string_equal(f->auth_realm, CFG_DEF_REALM);
+	assert_false(f->anonymous);
+	assert_string_equal(f->user_agent, "");
+	assert_int_equal(f->nr_connect_ports, 1);
+	assert_int_equal(f->connect_ports[0], 443);
+	assert_false(f->allow_private);
+	assert_false(f->has_parent);
+	assert_string_equal(f->parent_str, "");
+	assert_string_equal(f->dns_servers, "");
+	assert_int_equal(f->dns_timeout_ms, 2000);
+	assert_null(f->rules);
+	assert_int_equal(f->nr_rules, 0);
+}
+
+static void test_fwd_defaults(void **state)
+{
+	static const char *const blocks[] = {
+	    "",			 /* no forward block at all */
+	    "    forward:\n",	 /* null */
+	    "    forward: {}\n", /* empty */
+	    "    forward:\n      rules: []\n",
+	    "    forward:\n      rules:\n",
+	};
+	struct cfg *cfg;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(blocks); i++) {
+		cfg = parse_fwd(5, blocks[i], 6, "", 7, "", 8, "", 9, "", 10, "", 0);
+		assert_fwd_defaults(&cfg->listeners[0]);
+		cfg_free(cfg);
+	}
+}
+
+static void test_fwd_mode_written_last(void **state)
+{
+	struct cfg *cfg;
+
+	(void)state;
+	/* forward and http are read by the rules of the mode, wherever it stands. */
+	cfg = parse_fwd(4, "    http:\n      via: true\n", 10,
+			"          domains: [example.com]\n    mode: forward\n", 0);
+	assert_int_equal(cfg->listeners[0].mode, CFG_MODE_FORWARD);
+	assert_true(cfg->listeners[0].http.via);
+	assert_int_equal(cfg->listeners[0].forward.nr_rules, 1);
+	cfg_free(cfg);
+}
+
+static void test_fwd_http_block(void **state)
+{
+	const struct cfg_http *h;
+	struct cfg *cfg;
+
+	(void)state;
+	cfg = parse_fwd(4,
+			"    mode: forward\n    http:\n      access_log: /var/log/fwd.log\n"
+			"      idle_timeout: 5m\n      client_timeout: 10s\n"
+			"      response_timeout: 90s\n      forwarded: both\n      via: true\n"
+			"      via_name: gw\n      max_request_line: 16K\n      max_header: 4K\n"
+			"      max_headers_size: 32K\n      max_body: 10M\n",
+			0);
+	h = &cfg->listeners[0].http;
+	assert_string_equal(h->access_log, "/var/log/fwd.log");
+	assert_int_equal(h->idle_timeout_ms, 300000);
+	assert_int_equal(h->client_timeout_ms, 10000);
+	assert_int_equal(h->response_timeout_ms, 90000);
+	assert_int_equal(h->fwd, CFG_FWD_BOTH);
+	assert_true(h->via);
+	assert_string_equal(h->via_name, "gw");
+	assert_int_equal(h->limits.max_start_line, 16384);
+	assert_int_equal(h->limits.max_field, 4096);
+	assert_int_equal(h->limits.max_head, 32768);
+	assert_int_equal(h->limits.max_body, 10u << 20);
+	cfg_free(cfg);
+}
+
+static void test_fwd_workers(void **state)
+{
+	struct cfg *cfg;
+
+	(void)state;
+	cfg = parse_fwd(4, "    mode: forward\n    workers: 64\n", 0);
+	assert_int_equal(cfg->listeners[0].workers, 64);
+	cfg_free(cfg);
+	expect_fwd_error("5:14", "workers: 0 out of range 1..64", 4,
+			 "    mode: forward\n    workers: 0\n", 0);
+	expect_fwd_error("5:14", "workers: 65 out of range 1..64", 4,
+			 "    mode: forward\n    workers: 65\n", 0);
+}
+
+static void test_fwd_clients(void **state)
+{
+	static const struct {
+		const char *yaml;
+		const char *want[4];
+		size_t n;
+	} cases[] = {
+	    {"      clients: [10.0.0.0/8]\n", {"10.0.0.0/8"}, 1},
+	    {"      clients: [192.0.2.7, \"2001:db8::7\"]\n", {"192.0.2.7", "2001:db8::7"}, 2},
+	    {"      clients: [0.0.0.0/0, \"::/0\"]\n", {"0.0.0.0/0", "::/0"}, 2},
+	    {"      clients:\n        - \"::1\"\n        - 172.16.0.0/12\n",
+	     {"::1", "172.16.0.0/12"},
+	     2},
+	    /* An IPv4-mapped prefix is the IPv4 prefix it means: fine on its own. */
+	    {"      clients: [\"::ffff:10.0.0.0/104\", \"fe80::/10\"]\n",
+	     {"::ffff:10.0.0.0/104", "fe80::/10"},
+	     2},
+	    {"      clients: [10.1.2.3/32, 10.1.2.0/24, 10.0.0.0/8]\n",
+	     {"10.1.2.3/32", "10.1.2.0/24", "10.0.0.0/8"},
+	     3},
+	};
+	struct cfg *cfg;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		cfg = parse_fwd(6, cases[i].yaml, 0);
+		assert_strings(cfg->listeners[0].forward.clients,
+			       cfg->listeners[0].forward.nr_clients, cases[i].want, cases[i].n);
+		cfg_free(cfg);
+	}
+}
+
+static void test_fwd_auth(void **state)
+{
+	struct cfg *cfg;
+
+	(void)state;
+	cfg = parse_fwd(
+	    6, "      auth_file: /etc/p\n      auth_realm: \"a b!#$%&'()*+,-./:;<=>?@[]^_`{|}~\"\n",
+	    0);
+	assert_string_equal(cfg->listeners[0].forward.auth_file, "/etc/p");
+	assert_string_equal(cfg->listeners[0].forward.auth_realm,
+			    "a b!#$%&'()*+,-./:;<=>?@[]^_`{|}~");
+	/* The default clients, since the line that set them is gone. */
+	assert_int_equal(cfg->listeners[0].forward.nr_clients, 2);
+	cfg_free(cfg);
+	/* "" is no authentication, as absent. */
+	cfg = parse_fwd(6, "      auth_file: \"\"\n", 0);
+	assert_string_equal(cfg->listeners[0].forward.auth_file, "");
+	assert_string_equal(cfg->listeners[0].forward.auth_realm, "xdproxy");
+	cfg_free(cfg);
+	/* 63 characters is the longest realm. */
+	cfg = parse_fwd(6,
+			"      auth_file: /p\n      auth_realm: "
+			"RRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRR\n",
+			0);
+	assert_int_equal(strlen(cfg->listeners[0].forward.auth_realm), 63);
+	cfg_free(cfg);
+}
+
+static void test_fwd_anonymous(void **state)
+{
+	struct cfg *cfg;
+
+	(void)state;
+	/* anonymous sets hide; the default xff would have told the origin. */
+	cfg = parse_fwd(6, "      anonymous: true\n", 0);
+	assert_true(cfg->listeners[0].forward.anonymous);
+	assert_int_equal(cfg->listeners[0].http.fwd, CFG_FWD_HIDE);
+	assert_string_equal(cfg->listeners[0].forward.user_agent, "");
+	cfg_free(cfg);
+	/* Saying hide, or via: false, again is fine, before or after. */
+	cfg =
+	    parse_fwd(4, "    mode: forward\n    http:\n      forwarded: hide\n      via: false\n",
+		      6, "      user_agent: curl/8.0\n      anonymous: true\n", 0);
+	assert_int_equal(cfg->listeners[0].http.fwd, CFG_FWD_HIDE);
+	assert_string_equal(cfg->listeners[0].forward.user_agent, "curl/8.0");
+	cfg_free(cfg);
+	/* anonymous: false leaves http alone. */
+	cfg = parse_fwd(4, "    mode: forward\n    http:\n      forwarded: none\n      via: true\n",
+			6, "      anonymous: false\n", 0);
+	assert_false(cfg->listeners[0].forward.anonymous);
+	assert_int_equal(cfg->listeners[0].http.fwd, CFG_FWD_NONE);
+	assert_true(cfg->listeners[0].http.via);
+	cfg_free(cfg);
+}
+
+static void test_fwd_connect_ports(void **state)
+{
+	struct cfg *cfg;
+
+	(void)state;
+	cfg = parse_fwd(6, "      connect_ports: [1, 65535, 443]\n", 0);
+	assert_int_equal(cfg->listeners[0].forward.nr_connect_ports, 3);
+	assert_int_equal(cfg->listeners[0].forward.connect_ports[0], 1);
+	assert_int_equal(cfg->listeners[0].forward.connect_ports[1], 65535);
+	assert_int_equal(cfg->listeners[0].forward.connect_ports[2], 443);
+	cfg_free(cfg);
+	cfg = parse_fwd(6, "      connect_ports:\n        - 8443\n", 0);
+	assert_int_equal(cfg->listeners[0].forward.nr_connect_ports, 1);
+	assert_int_equal(cfg->listeners[0].forward.connect_ports[0], 8443);
+	cfg_free(cfg);
+}
+
+static void test_fwd_parent(void **state)
+{
+	const struct sockaddr_in *sin;
+	const struct cfg_forward *f;
+	struct cfg *cfg;
+
+	(void)state;
+	cfg = parse_fwd(6, "      parent: 10.0.0.1:3128\n", 0);
+	f = &cfg->listeners[0].forward;
+	assert_true(f->has_parent);
+	assert_string_equal(f->parent_str, "10.0.0.1:3128");
+	assert_int_equal(f->parent_len, sizeof(struct sockaddr_in));
+	sin = (const struct sockaddr_in *)&f->parent;
+	assert_int_equal(sin->sin_family, AF_INET);
+	assert_int_equal(sin->sin_addr.s_addr, htonl(0x0a000001));
+	assert_int_equal(ntohs(sin->sin_port), 3128);
+	cfg_free(cfg);
+}
+
+static void test_fwd_dns(void **state)
+{
+	static const char *const ok[] = {
+	    "127.0.0.1",
+	    "127.0.0.1:5353",
+	    "::1",
+	    "[::1]:53",
+	    "2001:db8::53,192.0.2.1,[2001:db8::54]:5300",
+	    /* The same address on two ports is two servers. */
+	    "192.0.2.1,192.0.2.1:5353",
+	};
+	char line[512];
+	struct cfg *cfg;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(ok); i++) {
+		snprintf(line, sizeof(line), "      dns_servers: \"%s\"\n", ok[i]);
+		cfg = parse_fwd(6, line, 0);
+		assert_string_equal(cfg->listeners[0].forward.dns_servers, ok[i]);
+		cfg_free(cfg);
+	}
+	cfg = parse_fwd(6, "      dns_timeout: 100ms\n", 0);
+	assert_int_equal(cfg->listeners[0].forward.dns_timeout_ms, 100);
+	cfg_free(cfg);
+	cfg = parse_fwd(6, "      dns_timeout: 60\n", 0);
+	assert_int_equal(cfg->listeners[0].forward.dns_timeout_ms, 60000);
+	cfg_free(cfg);
+	cfg = parse_fwd(6, "      dns_timeout: 1m\n", 0);
+	assert_int_equal(cfg->listeners[0].forward.dns_timeout_ms, 60000);
+	cfg_free(cfg);
+}
+
+static void test_fwd_rule_defaults(void **state)
+{
+	const struct cfg_fwd_rule *r;
+	struct cfg *cfg;
+
+	(void)state;
+	cfg = parse_fwd(8, "        - action: allow\n", 9, "", 10, "", 0);
+	assert_int_equal(cfg->listeners[0].forward.nr_rules, 1);
+	r = &cfg->listeners[0].forward.rules[0];
+	assert_string_equal(r->name, "rule0");
+	assert_false(r->deny);
+	assert_null(r->domains);
+	assert_int_equal(r->nr_domains, 0);
+	assert_string_equal(r->domain_file, "");
+	assert_string_equal(r->ports, "");
+	assert_int_equal(r->methods, CFG_FWDM_ANY);
+	assert_null(r->clients);
+	assert_int_equal(r->nr_clients, 0);
+	assert_false(r->has_schedule);
+	assert_null(r->sched_times);
+	cfg_free(cfg);
+}
+
+static void test_fwd_rule_names(void **state)
+{
+	const struct cfg_forward *f;
+	struct cfg *cfg;
+
+	(void)state;
+	/* Defaults count the index in rules, named rules included. */
+	cfg = parse_fwd(10,
+			"          domains: [example.com]\n"
+			"        - action: allow\n        - name: rule9\n          action: deny\n"
+			"        - action: allow\n          methods: http\n"
+			"        - {action: deny, name: last}\n",
+			0);
+	f = &cfg->listeners[0].forward;
+	assert_int_equal(f->nr_rules, 5);
+	assert_string_equal(f->rules[0].name, "r");
+	assert_string_equal(f->rules[1].name, "rule1");
+	assert_string_equal(f->rules[2].name, "rule9");
+	assert_string_equal(f->rules[3].name, "rule3");
+	assert_int_equal(f->rules[3].methods, CFG_FWDM_HTTP);
+	assert_string_equal(f->rules[4].name, "last");
+	cfg_free(cfg);
+}
+
+static void test_fwd_rule_methods_and_ports(void **state)
+{
+	static const struct {
+		const char *yaml;
+		enum cfg_fwd_methods meth;
+		const char *ports;
+	} cases[] = {
+	    {"          methods: any\n", CFG_FWDM_ANY, ""},
+	    {"          methods: connect\n          ports: 443\n", CFG_FWDM_CONNECT, "443"},
+	    {"          methods: http\n          ports: \"80,8080\"\n", CFG_FWDM_HTTP, "80,8080"},
+	    {"          ports: \"*\"\n", CFG_FWDM_ANY, "*"},
+	    {"          ports: 80,443,8000-8999\n", CFG_FWDM_ANY, "80,443,8000-8999"},
+	    {"          ports: \"1-65535\"\n", CFG_FWDM_ANY, "1-65535"},
+	    {"          ports: \"443, 8443\"\n", CFG_FWDM_ANY, "443, 8443"},
+	};
+	char line[256];
+	struct cfg *cfg;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		snprintf(line, sizeof(line), "          domains: [example.com]\n%s", cases[i].yaml);
+		cfg = parse_fwd(10, line, 0);
+		assert_int_equal(cfg->listeners[0].forward.rules[0].methods, cases[i].meth);
+		assert_string_equal(cfg->listeners[0].forward.rules[0].ports, cases[i].ports);
+		cfg_free(cfg);
+	}
+}
+
+static void test_fwd_rule_domains(void **state)
+{
+	const struct cfg_fwd_rule *r;
+	struct cfg *cfg;
+
+	(void)state;
+	/* Stored as written: the proxy builds its set from them (domset.h). */
+	cfg = parse_fwd(
+	    10,
+	    "          domains:\n            - EXAMPLE.com.\n            - \"*.ads.example\"\n"
+	    "            - .example.net\n            - bücher.example\n"
+	    "            - 192.0.2.1\n            - \"[2001:db8::1]\"\n",
+	    0);
+	r = &cfg->listeners[0].forward.rules[0];
+	ASSERT_STRINGS(r->domains, r->nr_domains, "EXAMPLE.com.", "*.ads.example", ".example.net",
+		       "bücher.example", "192.0.2.1", "[2001:db8::1]");
+	cfg_free(cfg);
+	/* One name as an exact, a "." and a "*." entry: three entries. */
+	cfg = parse_fwd(10, "          domains: [a.example, .a.example, \"*.a.example\"]\n", 0);
+	assert_int_equal(cfg->listeners[0].forward.rules[0].nr_domains, 3);
+	cfg_free(cfg);
+	/* A domain file alone is a host condition too. */
+	cfg = parse_fwd(10, "          domain_file: /etc/xdproxy/ads.txt\n", 0);
+	r = &cfg->listeners[0].forward.rules[0];
+	assert_null(r->domains);
+	assert_string_equal(r->domain_file, "/etc/xdproxy/ads.txt");
+	cfg_free(cfg);
+}
+
+static void test_fwd_rule_clients(void **state)
+{
+	const struct cfg_fwd_rule *r;
+	struct cfg *cfg;
+
+	(void)state;
+	cfg = parse_fwd(10, "          clients: [10.1.0.0/16, \"2001:db8:1::/48\"]\n", 0);
+	r = &cfg->listeners[0].forward.rules[0];
+	ASSERT_STRINGS(r->clients, r->nr_clients, "10.1.0.0/16", "2001:db8:1::/48");
+	assert_null(r->domains);
+	cfg_free(cfg);
+}
+
+static void test_fwd_schedule_defaults(void **state)
+{
+	const struct cfg_fwd_rule *r;
+	struct cfg *cfg;
+
+	(void)state;
+	/* Days only: whole days, in UTC. */
+	cfg = parse_fwd(10, "          schedule:\n            days: sat,sun\n", 0);
+	r = &cfg->listeners[0].forward.rules[0];
+	assert_true(r->has_schedule);
+	assert_string_equal(r->sched_days, "sat,sun");
+	ASSERT_STRINGS(r->sched_times, r->nr_sched_times, "00:00-24:00");
+	assert_string_equal(r->sched_tz, "UTC");
+	cfg_free(cfg);
+	/* Times only: every day. */
+	cfg = parse_fwd(10, "          schedule: {times: [\"22:00-06:00\", \"12:00-13:00\"]}\n", 0);
+	r = &cfg->listeners[0].forward.rules[0];
+	assert_string_equal(r->sched_days, "*");
+	ASSERT_STRINGS(r->sched_times, r->nr_sched_times, "22:00-06:00", "12:00-13:00");
+	assert_string_equal(r->sched_tz, "UTC");
+	cfg_free(cfg);
+	/* tz only: every day, whole days. */
+	cfg = parse_fwd(10, "          schedule: {tz: UTC}\n", 0);
+	r = &cfg->listeners[0].forward.rules[0];
+	assert_string_equal(r->sched_days, "*");
+	ASSERT_STRINGS(r->sched_times, r->nr_sched_times, "00:00-24:00");
+	cfg_free(cfg);
+}
+
+static void test_fwd_schedule_zone(void **state)
+{
+	const struct cfg_fwd_rule *r;
+	struct cfg *cfg;
+
+	(void)state;
+	if (!have_zone("America/New_York"))
+		skip();
+	cfg = parse_fwd(10,
+			"          schedule:\n            tz: America/New_York\n"
+			"            days: Mon-Wed,fri\n            times: [\"9:00-12:00\"]\n",
+			0);
+	r = &cfg->listeners[0].forward.rules[0];
+	assert_string_equal(r->sched_tz, "America/New_York");
+	assert_string_equal(r->sched_days, "Mon-Wed,fri");
+	ASSERT_STRINGS(r->sched_times, r->nr_sched_times, "9:00-12:00");
+	cfg_free(cfg);
+}
+
+static void test_fwd_schedule_max_windows(void **state)
+{
+	char text[8192], err[CFG_ERR_MAX];
+	struct cfg *cfg;
+
+	(void)state;
+	strcpy(text, "");
+	for (size_t i = 0; i < 9; i++)
+		strcat(text, fwd_lines[i]);
+	strcat(text, "          schedule:\n            times:\n");
+	for (int i = 0; i < 32; i++)
+		sprintf(text + strlen(text), "              - \"%02d:%02d-%02d:%02d\"\n", i / 2,
+			(i % 2) * 30, i / 2, (i % 2) * 30 + 10);
+	cfg = parse(text, err);
+	if (!cfg)
+		fail_msg("%s", err);
+	assert_int_equal(cfg->listeners[0].forward.rules[0].nr_sched_times, 32);
+	assert_string_equal(cfg->listeners[0].forward.rules[0].sched_times[31], "15:30-15:40");
+	cfg_free(cfg);
+	/* Line 12 is times' first item; the 33rd is on line 44. */
+	strcat(text, "              - \"23:00-23:30\"\n");
+	expect_error(text, "44:17", "times: more than 32 items");
+}
+
+static void test_fwd_beside_other_modes(void **state)
+{
+	struct cfg *cfg;
+
+	(void)state;
+	/* Rule names are per listener; a second forward listener has its own. */
+	cfg = parse_fwd(10,
+			"          domains: [example.com]\n"
+			"  - name: fwd2\n    bind: \"[::1]:3128\"\n    mode: forward\n"
+			"    forward:\n      rules:\n        - {name: r, action: allow}\n"
+			"  - name: tcp\n    bind: 127.0.0.1:9000\n    pool: p\n"
+			"pools:\n  - name: p\n    backends:\n      - address: 10.0.0.9:80\n",
+			0);
+	assert_int_equal(cfg->nr_listeners, 3);
+	assert_string_equal(cfg->listeners[1].forward.rules[0].name, "r");
+	assert_int_equal(cfg->listeners[1].forward.nr_clients, 2);
+	assert_int_equal(cfg->listeners[2].mode, CFG_MODE_TCP);
+	assert_int_equal(cfg->listeners[2].pool, 0);
+	assert_null(cfg->listeners[2].forward.clients);
+	cfg_free(cfg);
+	/* A file with only a forward listener needs no pools. */
+	cfg = parse_fwd(0);
+	assert_int_equal(cfg->nr_pools, 0);
+	cfg_free(cfg);
+}
+
+/* ------------------------------------------------------------ forward errors */
+
+static void test_err_fwd_block_in_other_modes(void **state)
+{
+	(void)state;
+	expect_base_error(4, "    pool: origins\n    forward: {}\n", "5:5",
+			  "forward: only for mode forward (this listener is mode tcp)");
+	expect_http_error("6:5", "forward: only for mode forward (this listener is mode http)", 5,
+			  "    pool: origins\n    forward:\n      anonymous: true\n", 0);
+	/* The mode decides, wherever it is written. */
+	expect_fwd_error("4:5", "forward: only for mode forward (this listener is mode http)", 4,
+			 "", 10, "          domains: [example.com]\n    mode: http\n", 0);
+}
+
+static void test_err_fwd_pool_and_routes(void **state)
+{
+	(void)state;
+	expect_fwd_error("5:5",
+			 "pool: not for mode forward (a forward proxy connects where each "
+			 "request says)",
+			 4, "    mode: forward\n    pool: p\n", 0);
+	expect_fwd_error("5:5", "routes: only for mode http (this listener is mode forward)", 4,
+			 "    mode: forward\n    routes: []\n", 0);
+	/* Even a valid-looking route is refused at the key. */
+	expect_fwd_error("11:5", "routes: only for mode http (this listener is mode forward)", 10,
+			 "          domains: [example.com]\n    routes:\n      - path: /\n"
+			 "        pool: p\n",
+			 0);
+}
+
+static void test_err_fwd_block_shape(void **state)
+{
+	(void)state;
+	expect_fwd_error("5:14", "forward: expected a mapping, got a list", 5, "    forward: []\n",
+			 6, "", 7, "", 8, "", 9, "", 10, "", 0);
+	expect_fwd_error("5:14", "forward: expected a mapping, got a scalar", 5,
+			 "    forward: yes\n", 6, "", 7, "", 8, "", 9, "", 10, "", 0);
+	expect_fwd_error("6:7", "unknown key 'client' in forward (expected one of: clients,", 6,
+			 "      client: [10.0.0.0/8]\n", 0);
+	expect_fwd_error("7:7", "duplicate key 'clients' in forward", 6,
+			 "      clients: [10.0.0.0/8]\n      clients: [10.0.0.0/8]\n", 0);
+	expect_fwd_error("6:7", "unknown key 'pool' in forward", 6, "      pool: p\n", 0);
+}
+
+static void test_err_fwd_clients(void **state)
+{
+	(void)state;
+	expect_fwd_error(
+	    "6:17", "clients: bad prefix: \"10.0.0.1/8\": host bits set; the network is 10.0.0.0/8",
+	    6, "      clients: [10.0.0.1/8]\n", 0);
+	expect_fwd_error("6:29",
+			 "clients: bad prefix: \"10.0.0.0/33\": prefix length 33 is over 32", 6,
+			 "      clients: [10.0.0.0/8, 10.0.0.0/33]\n", 0);
+	expect_fwd_error(
+	    "6:17",
+	    "clients: bad prefix: \"10/8\": \"10\" is not an IPv4 address (four decimal parts)", 6,
+	    "      clients: [10/8]\n", 0);
+	expect_fwd_error("6:17",
+			 "clients: bad prefix: \"example.com\": \"example.com\" is not an IPv4 "
+			 "address (four decimal parts)",
+			 6, "      clients: [example.com]\n", 0);
+	expect_fwd_error("6:17", "clients: bad prefix: \"[::1]\": \"[::1]\" is not an IPv6 address",
+			 6, "      clients: [\"[::1]\"]\n", 0);
+	expect_fwd_error("6:17", "clients: bad prefix: \"fe80::1%eth0\": zone ids are not allowed",
+			 6, "      clients: [\"fe80::1%eth0\"]\n", 0);
+	expect_fwd_error("6:16",
+			 "clients: empty list (nobody could use the proxy; leave 'clients' out "
+			 "for loopback only)",
+			 6, "      clients: []\n", 0);
+	expect_fwd_error("6:15", "clients: empty list", 6, "      clients:\n", 0);
+	expect_fwd_error("6:16", "clients: expected a list, got a scalar", 6,
+			 "      clients: 10.0.0.0/8\n", 0);
+	expect_fwd_error("6:17", "clients: expected a scalar value, got a list", 6,
+			 "      clients: [[10.0.0.0/8]]\n", 0);
+	/* The same prefix, however written. */
+	expect_fwd_error("6:24", "clients: '::1/128' is the same prefix as item 0", 6,
+			 "      clients: [\"::1\", \"::1/128\"]\n", 0);
+	expect_fwd_error("6:29", "clients: '10.0.0.0/8' is the same prefix as item 0", 6,
+			 "      clients: [10.0.0.0/8, 10.0.0.0/8]\n", 0);
+	expect_fwd_error("6:29", "clients: '::ffff:10.0.0.0/104' is the same prefix as item 0", 6,
+			 "      clients: [10.0.0.0/8, \"::ffff:10.0.0.0/104\"]\n", 0);
+}
+
+static void test_err_fwd_auth_file(void **state)
+{
+	char line[512];
+
+	(void)state;
+	expect_fwd_error("6:18",
+			 "auth_file: 'passwd' must be an absolute path shorter than 256 bytes", 6,
+			 "      auth_file: passwd\n", 0);
+	snprintf(line, sizeof(line), "      auth_file: /%0255d\n", 0);
+	expect_fwd_error("6:18",
+			 "auth_file: '/000000000000000000000000000000000000000...' must be an "
+			 "absolute path shorter than 256 bytes",
+			 6, line, 0);
+	expect_fwd_error("6:17", "auth_file: missing value", 6, "      auth_file:\n", 0);
+	expect_fwd_error("6:18", "auth_file: expected a scalar value, got a list", 6,
+			 "      auth_file: [/a]\n", 0);
+}
+
+static void test_err_fwd_auth_realm(void **state)
+{
+	static const struct {
+		const char *in, *shown;
+	} bad[] = {
+	    {"\"say \\\"hi\\\"\"", "say \"hi\""},
+	    {"\"back\\\\slash\"", "back\\slash"},
+	    {"\"tab\\there\"", "tab?here"},
+	    {"\"\"", ""},
+	    {"\"caf\\u00e9\"", "caf\xc3\xa9"},
+	    {"RRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRR", /* 64 */
+	     "RRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRR..."},
+	};
+	char line[256], what[256];
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		snprintf(line, sizeof(line), "      auth_file: /etc/p\n      auth_realm: %s\n",
+			 bad[i].in);
+		snprintf(what, sizeof(what),
+			 "auth_realm: bad value '%s': use 1 to 63 printable ASCII characters but "
+			 "'\"' and '\\'",
+			 bad[i].shown);
+		expect_fwd_error("7:19", what, 6, line, 0);
+	}
+	/* A realm without authentication names nothing. */
+	expect_fwd_error("6:19",
+			 "auth_realm: only with an auth_file (there is no authentication to "
+			 "name)",
+			 6, "      auth_realm: corp\n", 0);
+	expect_fwd_error("7:19", "auth_realm: only with an auth_file", 6,
+			 "      auth_file: \"\"\n      auth_realm: corp\n", 0);
+}
+
+static void test_err_fwd_user_agent(void **state)
+{
+	char line[512];
+
+	(void)state;
+	expect_fwd_error("6:19",
+			 "user_agent: only with anonymous: true (it replaces the client's "
+			 "User-Agent to hide it)",
+			 6, "      user_agent: x/1\n", 0);
+	expect_fwd_error("6:19", "user_agent: only with anonymous: true", 6,
+			 "      user_agent: x/1\n      anonymous: false\n", 0);
+	expect_fwd_error("7:19", "user_agent: empty (leave it out to keep the client's)", 6,
+			 "      anonymous: true\n      user_agent: \"\"\n", 0);
+	expect_fwd_error("7:19",
+			 "user_agent: field-value characters only, no surrounding whitespace", 6,
+			 "      anonymous: true\n      user_agent: \" padded\"\n", 0);
+	expect_fwd_error("7:19",
+			 "user_agent: field-value characters only, no surrounding whitespace", 6,
+			 "      anonymous: true\n      user_agent: \"a\\x01b\"\n", 0);
+	snprintf(line, sizeof(line), "      anonymous: true\n      user_agent: %0256d\n", 0);
+	expect_fwd_error("7:19", "user_agent: longer than 255 bytes", 6, line, 0);
+}
+
+static void test_err_fwd_anonymous(void **state)
+{
+	(void)state;
+	expect_fwd_error("6:18", "anonymous: bad value 'yes' (expected false|true)", 6,
+			 "      anonymous: yes\n", 0);
+	/* http asks for what anonymous forbids: the http value is pointed at. */
+	expect_fwd_error("6:18",
+			 "forwarded: xff would tell the origin about the client, but "
+			 "forward.anonymous is true (use hide, or leave it out)",
+			 4, "    mode: forward\n    http:\n      forwarded: xff\n", 6,
+			 "      anonymous: true\n", 0);
+	expect_fwd_error("6:18",
+			 "forwarded: none would tell the origin about the client, but "
+			 "forward.anonymous is true (use hide, or leave it out)",
+			 4, "    mode: forward\n    http:\n      forwarded: none\n", 6,
+			 "      anonymous: true\n", 0);
+	expect_fwd_error("6:12", "via: true would name this proxy, but forward.anonymous is true",
+			 4, "    mode: forward\n    http:\n      via: true\n", 6,
+			 "      anonymous: true\n", 0);
+	/* The same with http after forward. */
+	expect_fwd_error("12:12", "via: true would name this proxy, but forward.anonymous is true",
+			 6, "      anonymous: true\n", 10,
+			 "          domains: [example.com]\n    http:\n      via: true\n", 0);
+}
+
+static void test_err_fwd_connect_ports(void **state)
+{
+	(void)state;
+	expect_fwd_error("6:23", "connect_ports: 0 out of range 1..65535", 6,
+			 "      connect_ports: [0]\n", 0);
+	expect_fwd_error("6:28", "connect_ports: 65536 out of range 1..65535", 6,
+			 "      connect_ports: [443, 65536]\n", 0);
+	expect_fwd_error("6:28", "connect_ports: 443 is listed twice", 6,
+			 "      connect_ports: [443, 443]\n", 0);
+	expect_fwd_error("6:23", "connect_ports: '*' is not a whole number", 6,
+			 "      connect_ports: [\"*\"]\n", 0);
+	expect_fwd_error("6:22",
+			 "connect_ports: empty list (to refuse every CONNECT, add a rule with "
+			 "action: deny and methods: connect)",
+			 6, "      connect_ports: []\n", 0);
+	expect_fwd_error("6:21", "connect_ports: empty list", 6, "      connect_ports:\n", 0);
+	expect_fwd_error("6:22", "connect_ports: expected a list, got a scalar", 6,
+			 "      connect_ports: 443\n", 0);
+}
+
+static void test_err_fwd_allow_private(void **state)
+{
+	(void)state;
+	expect_fwd_error("6:22", "allow_private: bad value 'on' (expected false|true)", 6,
+			 "      allow_private: on\n", 0);
+	expect_fwd_error("6:22", "allow_private: expected a scalar value, got a mapping", 6,
+			 "      allow_private: {}\n", 0);
+}
+
+static void test_err_fwd_parent(void **state)
+{
+	(void)state;
+	expect_fwd_error("6:15",
+			 "parent: bad address 'proxy.example:3128': not an IPv4 address "
+			 "(expected a.b.c.d:port or [addr]:port)",
+			 6, "      parent: proxy.example:3128\n", 0);
+	expect_fwd_error("6:15", "parent: bad address '10.0.0.1': missing ':port'", 6,
+			 "      parent: 10.0.0.1\n", 0);
+	expect_fwd_error("6:15", "parent: bad address '10.0.0.1:0': port out of range 1..65535", 6,
+			 "      parent: 10.0.0.1:0\n", 0);
+	expect_fwd_error("6:15",
+			 "parent: bad address '2001:db8::1:3128': an IPv6 address must be written "
+			 "as [addr]:port (expected a.b.c.d:port or [addr]:port)",
+			 6, "      parent: \"2001:db8::1:3128\"\n", 0);
+	expect_fwd_error("6:15",
+			 "parent: 0.0.0.0:3128: the unspecified address is not a proxy to "
+			 "connect to",
+			 6, "      parent: 0.0.0.0:3128\n", 0);
+	expect_fwd_error("6:15",
+			 "parent: [::]:3128: the unspecified address is not a proxy to connect to",
+			 6, "      parent: \"[::]:3128\"\n", 0);
+}
+
+static void test_err_fwd_dns_servers(void **state)
+{
+	static const struct {
+		const char *in, *what;
+	} cases[] = {
+	    {"\"\"", "dns_servers: empty (leave it out to use the system's resolvers)"},
+	    {"\"1.1.1.1,\"", "dns_servers: bad server '': empty item"},
+	    {"\",1.1.1.1\"", "dns_servers: bad server '': empty item"},
+	    {"\"1.1.1.1,,8.8.8.8\"", "dns_servers: bad server '': empty item"},
+	    {"1.1.1.256", "dns_servers: bad server '1.1.1.256': not an IPv4 address"},
+	    {"\"1.1.1.1:053000\"", "bad server '1.1.1.1:053000': the port is not a decimal number"},
+	    {"dns.example", "dns_servers: bad server 'dns.example': not an IPv4 address"},
+	    {"\"1.1.1.1:0\"", "bad server '1.1.1.1:0': port out of range 1..65535"},
+	    {"\"1.1.1.1:x\"", "bad server '1.1.1.1:x': the port is not a decimal number"},
+	    {"\"[::1]\"",
+	     "bad server '[::1]': write [addr]:port, or the IPv6 address without brackets"},
+	    {"\"[::1]:\"", "bad server '[::1]:': the port is not a decimal number"},
+	    {"\"[1.2.3.4]:53\"", "bad server '[1.2.3.4]:53': not an IPv6 address"},
+	    {"\"::g\"", "bad server '::g': not an IPv6 address"},
+	    {"\"fe80::1%eth0\"", "bad server 'fe80::1%eth0': not an IPv6 address"},
+	    {"\"1.1.1.1, 8.8.8.8\"", "bad server ' 8.8.8.8': spaces are not allowed"},
+	    {"\"1.1.1.1,8.8.8.8,1.1.1.1:53\"", "dns_servers: server '1.1.1.1:53' is listed twice"},
+	    {"\"::1,[::1]:53\"", "dns_servers: server '[::1]:53' is listed twice"},
+	    {"[1.1.1.1]", "dns_servers: expected a scalar value, got a list"},
+	    /* The message stays on one line whatever the item holds. */
+	    {"\"1.1.1.1,8.8.8.8\\n\"", "dns_servers: bad server '8.8.8.8?': not an IPv4 address"},
+	};
+	char line[512];
+	struct cfg *cfg;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		snprintf(line, sizeof(line), "      dns_servers: %s\n", cases[i].in);
+		expect_fwd_error("6:20", cases[i].what, 6, line, 0);
+	}
+	/* 255 bytes fit the field; 256 do not. */
+	strcpy(line, "      dns_servers: \"10.0.0.1:5353");
+	for (int i = 2; i <= 26; i++)
+		sprintf(line + strlen(line), ",10.0.0.%d", i);
+	assert_int_equal(strlen(line) - strlen("      dns_servers: \""), 255);
+	cfg = parse_fwd(6, strcat(line, "\"\n"), 0);
+	assert_int_equal(strlen(cfg->listeners[0].forward.dns_servers), 255);
+	cfg_free(cfg);
+	strcpy(line, "      dns_servers: \"10.0.0.1:53,10.0.0.2:53");
+	for (int i = 3; i <= 26; i++)
+		sprintf(line + strlen(line), ",10.0.0.%d", i);
+	assert_int_equal(strlen(line) - strlen("      dns_servers: \""), 256);
+	expect_fwd_error("6:20", "dns_servers: longer than 255 bytes", 6, strcat(line, "\"\n"), 0);
+}
+
+static void test_err_fwd_dns_timeout(void **state)
+{
+	(void)state;
+	expect_fwd_error("6:20", "dns_timeout: duration '99ms' out of range 100ms..1m", 6,
+			 "      dns_timeout: 99ms\n", 0);
+	expect_fwd_error("6:20", "dns_timeout: duration '61s' out of range 100ms..1m", 6,
+			 "      dns_timeout: 61s\n", 0);
+	expect_fwd_error("6:20", "dns_timeout: duration '0' out of range 100ms..1m", 6,
+			 "      dns_timeout: 0\n", 0);
+	expect_fwd_error(
+	    "6:20",
+	    "dns_timeout: bad duration '2h': expected a number with ms, s or m (bare = seconds)", 6,
+	    "      dns_timeout: 2h\n", 0);
+}
+
+static void test_err_fwd_rules_shape(void **state)
+{
+	(void)state;
+	expect_fwd_error("7:14", "rules: expected a list, got a mapping", 7,
+			 "      rules: {a: 1}\n", 8, "", 9, "", 10, "", 0);
+	expect_fwd_error("8:11", "rule: expected a mapping, got a scalar", 8, "        - deny\n", 9,
+			 "", 10, "", 0);
+	expect_fwd_error("11:11",
+			 "unknown key 'host' in rule (expected one of: name, action, domains, "
+			 "domain_file, ports, methods, clients, schedule)",
+			 10, "          domains: [example.com]\n          host: example.com\n", 0);
+	expect_fwd_error("8:11", "rule: missing required key 'action'", 9, "", 0);
+	expect_fwd_error("11:11", "duplicate key 'action' in rule", 10,
+			 "          domains: [example.com]\n          action: allow\n", 0);
+}
+
+static void test_err_fwd_rule_action(void **state)
+{
+	(void)state;
+	expect_fwd_error("9:19", "action: bad value 'block' (expected allow|deny)", 9,
+			 "          action: block\n", 0);
+	expect_fwd_error("9:19", "action: bad value 'Deny' (expected allow|deny)", 9,
+			 "          action: Deny\n", 0);
+	expect_fwd_error("9:18", "action: missing value", 9, "          action:\n", 0);
+}
+
+static void test_err_fwd_rule_names(void **state)
+{
+	(void)state;
+	expect_fwd_error("12:17", "duplicate rule name 'r'", 10,
+			 "          domains: [example.com]\n        - action: allow\n"
+			 "          name: r\n",
+			 0);
+	expect_fwd_error("11:11",
+			 "rule name 'rule1' (the default for this rule) is already used: give "
+			 "it a name",
+			 8, "        - name: rule1\n", 10,
+			 "          domains: [example.com]\n        - action: allow\n", 0);
+	expect_fwd_error("8:17", "name: bad name 'a b': use 1 to 31 of [A-Za-z0-9_.-]", 8,
+			 "        - name: a b\n", 0);
+	/* Messages about a rule name it, even when the name is written later. */
+	expect_fwd_error("8:18",
+			 "rule 'late': ports 'x': bad port at 'x' (want 1..65535 or a range a-b)",
+			 8, "        - ports: x\n          name: late\n", 0);
+}
+
+static void test_err_fwd_rule_domains(void **state)
+{
+	(void)state;
+	expect_fwd_error("10:34", "domains: \"a..b\": empty label", 10,
+			 "          domains: [example.com, a..b]\n", 0);
+	expect_fwd_error("10:21", "domains: \"*\": '*' is only allowed as a leading \"*.\"", 10,
+			 "          domains: [\"*\"]\n", 0);
+	expect_fwd_error("10:21",
+			 "domains: \"*.10.0.0.1\": a suffix entry needs a domain name, not an IP "
+			 "address",
+			 10, "          domains: [\"*.10.0.0.1\"]\n", 0);
+	expect_fwd_error("10:21",
+			 "domains: \"exa mple.com\": character ' ' not allowed in a host name", 10,
+			 "          domains: [exa mple.com]\n", 0);
+	expect_fwd_error("10:21",
+			 "domains: \"256.1.1.1\": ends in a number but is not an IPv4 address", 10,
+			 "          domains: [256.1.1.1]\n", 0);
+	expect_fwd_error("10:34",
+			 "domains: 'EXAMPLE.COM.' is already in the list (as written or once "
+			 "normalized)",
+			 10, "          domains: [example.com, EXAMPLE.COM.]\n", 0);
+	expect_fwd_error("10:20",
+			 "domains: empty list (leave 'domains' out to match any destination)", 10,
+			 "          domains: []\n", 0);
+	expect_fwd_error("10:20", "domains: expected a list, got a scalar", 10,
+			 "          domains: example.com\n", 0);
+	expect_fwd_error("10:21", "domains: expected a scalar value, got a mapping", 10,
+			 "          domains: [{a: b}]\n", 0);
+	expect_fwd_error("10:24",
+			 "domain_file: 'social.txt' must be an absolute path shorter than 256 "
+			 "bytes",
+			 10, "          domain_file: social.txt\n", 0);
+	expect_fwd_error("10:24", "domain_file: '' must be an absolute path shorter than 256 bytes",
+			 10, "          domain_file: \"\"\n", 0);
+}
+
+static void test_err_fwd_rule_ports(void **state)
+{
+	static const struct {
+		const char *in, *what;
+	} cases[] = {
+	    {"0", "rule 'r': ports '0': bad port at '0' (want 1..65535 or a range a-b)"},
+	    {"\"70000\"",
+	     "rule 'r': ports '70000': bad port at '70000' (want 1..65535 or a range a-b)"},
+	    {"\"443-80\"", "rule 'r': ports '443-80': range 443-80 is reversed"},
+	    {"\"*,80\"", "rule 'r': ports '*,80': '*' must stand alone"},
+	    {"\"80,,443\"", "rule 'r': ports '80,,443': empty item"},
+	    {"\"\"", "rule 'r': ports '': empty item"},
+	    {"http", "rule 'r': ports 'http': bad port at 'http' (want 1..65535 or a range a-b)"},
+	    {"\"80;443\"", "rule 'r': ports '80;443': unexpected ';' (want ',' or '-')"},
+	    {"[80, 443]", "ports: expected a scalar value, got a list"},
+	};
+	char line[256];
+	struct cfg *cfg;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		snprintf(line, sizeof(line), "          ports: %s\n", cases[i].in);
+		expect_fwd_error("10:18", cases[i].what, 10, line, 0);
+	}
+	/* 127 bytes fit the field; 128 do not. */
+	strcpy(line, "          ports: \"1-10000");
+	for (int i = 1; i < 21; i++)
+		sprintf(line + strlen(line), ",%d", 10000 + i);
+	assert_int_equal(strlen(line) - strlen("          ports: \""), 127);
+	cfg = parse_fwd(10, strcat(line, "\"\n"), 0);
+	assert_int_equal(strlen(cfg->listeners[0].forward.rules[0].ports), 127);
+	cfg_free(cfg);
+	strcpy(line, "          ports: \"1-100000");
+	for (int i = 1; i < 21; i++)
+		sprintf(line + strlen(line), ",%d", 10000 + i);
+	expect_fwd_error("10:18", "ports: longer than 127 bytes", 10, strcat(line, "\"\n"), 0);
+}
+
+static void test_err_fwd_rule_methods(void **state)
+{
+	(void)state;
+	expect_fwd_error("10:20", "methods: bad value 'CONNECT' (expected any|connect|http)", 10,
+			 "          methods: CONNECT\n", 0);
+	expect_fwd_error("10:20", "methods: bad value 'https' (expected any|connect|http)", 10,
+			 "          methods: https\n", 0);
+	/* Not the route's list of methods. */
+	expect_fwd_error("10:20", "methods: expected a scalar value, got a list", 10,
+			 "          methods: [GET]\n", 0);
+}
+
+static void test_err_fwd_rule_clients(void **state)
+{
+	(void)state;
+	expect_fwd_error("10:20", "clients: empty list (leave 'clients' out to match any client)",
+			 10, "          clients: []\n", 0);
+	expect_fwd_error(
+	    "10:33",
+	    "clients: bad prefix: \"10.1.1.1/16\": host bits set; the network is 10.1.0.0/16", 10,
+	    "          clients: [10.0.0.0/8, 10.1.1.1/16]\n", 0);
+	expect_fwd_error("10:33", "clients: '10.0.0.0/8' is the same prefix as item 0", 10,
+			 "          clients: [10.0.0.0/8, 10.0.0.0/8]\n", 0);
+}
+
+static void test_err_fwd_schedule(void **state)
+{
+	(void)state;
+	expect_fwd_error("10:21", "schedule: expected a mapping, got a scalar", 10,
+			 "          schedule: always\n", 0);
+	expect_fwd_error("10:21", "schedule: needs days, times, or both", 10,
+			 "          schedule: {}\n", 0);
+	expect_fwd_error("12:13",
+			 "unknown key 'day' in schedule (expected one of: days, times, tz)", 10,
+			 "          schedule:\n            days: mon\n            day: tue\n", 0);
+	expect_fwd_error("11:19",
+			 "rule 'r': schedule: days 'mon,tuz': unknown day 'tuz' (want mon..sun)",
+			 10, "          schedule:\n            days: mon,tuz\n", 0);
+	expect_fwd_error(
+	    "11:19",
+	    "rule 'r': schedule: days: empty (leave the days out for every day, or write '*')", 10,
+	    "          schedule:\n            days: \"\"\n", 0);
+	expect_fwd_error(
+	    "11:36",
+	    "rule 'r': schedule: window 2 '25:00-26:00': want HH:MM-HH:MM, hours 00..23 (24:00 "
+	    "only as an end), minutes 00..59",
+	    10, "          schedule:\n            times: [\"09:00-10:00\", \"25:00-26:00\"]\n", 0);
+	expect_fwd_error("11:21",
+			 "rule 'r': schedule: window 1 '09:00-09:00': start equals end (write "
+			 "00:00-24:00 for a whole day)",
+			 10, "          schedule:\n            times: [\"09:00-09:00\"]\n", 0);
+	expect_fwd_error("11:21",
+			 "rule 'r': schedule: window 1 '9-17': want HH:MM-HH:MM, hours 00..23 "
+			 "(24:00 only as an end), minutes 00..59",
+			 10, "          schedule:\n            times: [9-17]\n", 0);
+	expect_fwd_error("11:20", "times: empty list (leave 'times' out for whole days)", 10,
+			 "          schedule:\n            times: []\n", 0);
+	expect_fwd_error("11:20", "times: expected a list, got a scalar", 10,
+			 "          schedule:\n            times: 09:00-17:00\n", 0);
+	expect_fwd_error("11:17",
+			 "rule 'r': schedule: tz 'Mars/Olympus_Mons': unknown zone (no "
+			 "/usr/share/zoneinfo/Mars/Olympus_Mons)",
+			 10, "          schedule:\n            tz: Mars/Olympus_Mons\n", 0);
+	expect_fwd_error(
+	    "11:17",
+	    "rule 'r': schedule: tz '../../etc/passwd': must be a name below the zone directory",
+	    10, "          schedule:\n            tz: ../../etc/passwd\n", 0);
+	expect_fwd_error(
+	    "11:17",
+	    "rule 'r': schedule: tz '/etc/localtime': must be a name below the zone directory", 10,
+	    "          schedule:\n            tz: /etc/localtime\n", 0);
+	expect_fwd_error("11:17", "tz: longer than 63 bytes", 10,
+			 "          schedule:\n            tz: "
+			 "Aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+			 0);
+	expect_fwd_error("12:13", "duplicate key 'tz' in schedule", 10,
+			 "          schedule:\n            tz: UTC\n            tz: UTC\n", 0);
+}
+
+static void test_err_fwd_first_error_wins(void **state)
+{
+	(void)state;
+	/* Two bad values: the one written first is reported. */
+	expect_fwd_error("6:17", "clients: bad prefix", 6,
+			 "      clients: [bad]\n      dns_timeout: 0\n", 0);
+	expect_fwd_error("9:19", "action: bad value 'x'", 9,
+			 "          action: x\n          ports: \"0\"\n", 0);
+	/* A rule's errors come before those of the block's later keys. */
+	expect_fwd_error("10:21", "domains: \"a..b\"", 10,
+			 "          domains: [a..b]\n      parent: nope\n", 0);
+}
+
+static void test_fwd_truncated_never_crash(void **state)
+{
+	char err[CFG_ERR_MAX];
+	size_t len = strlen(fwd_full_yaml), ok = 0;
+	struct cfg *cfg;
+
+	(void)state;
+	for (size_t n = 0; n <= len; n++) {
+		err[0] = '\0';
+		errno = 0;
+		cfg = cfg_parse_string("t.yaml", fwd_full_yaml, n, err, sizeof(err));
+		if (cfg) {
+			ok++;
+			cfg_free(cfg);
+			continue;
+		}
+		assert_int_equal(errno, EINVAL);
+		if (strncmp(err, "t.yaml:", 7) || !strchr(err + 7, ':'))
+			fail_msg("prefix %zu: bad message \"%s\"", n, err);
+	}
+	assert_true(ok > 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -3004,6 +4261,49 @@ int main(void)
 	    cmocka_unit_test(test_err_pool_proxy_protocol),
 	    cmocka_unit_test(test_err_pool_reverse_map),
 	    cmocka_unit_test(test_err_pool_cookie_maps),
+	    cmocka_unit_test(test_fwd_full_config),
+	    cmocka_unit_test(test_fwd_defaults),
+	    cmocka_unit_test(test_fwd_mode_written_last),
+	    cmocka_unit_test(test_fwd_http_block),
+	    cmocka_unit_test(test_fwd_workers),
+	    cmocka_unit_test(test_fwd_clients),
+	    cmocka_unit_test(test_fwd_auth),
+	    cmocka_unit_test(test_fwd_anonymous),
+	    cmocka_unit_test(test_fwd_connect_ports),
+	    cmocka_unit_test(test_fwd_parent),
+	    cmocka_unit_test(test_fwd_dns),
+	    cmocka_unit_test(test_fwd_rule_defaults),
+	    cmocka_unit_test(test_fwd_rule_names),
+	    cmocka_unit_test(test_fwd_rule_methods_and_ports),
+	    cmocka_unit_test(test_fwd_rule_domains),
+	    cmocka_unit_test(test_fwd_rule_clients),
+	    cmocka_unit_test(test_fwd_schedule_defaults),
+	    cmocka_unit_test(test_fwd_schedule_zone),
+	    cmocka_unit_test(test_fwd_schedule_max_windows),
+	    cmocka_unit_test(test_fwd_beside_other_modes),
+	    cmocka_unit_test(test_err_fwd_block_in_other_modes),
+	    cmocka_unit_test(test_err_fwd_pool_and_routes),
+	    cmocka_unit_test(test_err_fwd_block_shape),
+	    cmocka_unit_test(test_err_fwd_clients),
+	    cmocka_unit_test(test_err_fwd_auth_file),
+	    cmocka_unit_test(test_err_fwd_auth_realm),
+	    cmocka_unit_test(test_err_fwd_user_agent),
+	    cmocka_unit_test(test_err_fwd_anonymous),
+	    cmocka_unit_test(test_err_fwd_connect_ports),
+	    cmocka_unit_test(test_err_fwd_allow_private),
+	    cmocka_unit_test(test_err_fwd_parent),
+	    cmocka_unit_test(test_err_fwd_dns_servers),
+	    cmocka_unit_test(test_err_fwd_dns_timeout),
+	    cmocka_unit_test(test_err_fwd_rules_shape),
+	    cmocka_unit_test(test_err_fwd_rule_action),
+	    cmocka_unit_test(test_err_fwd_rule_names),
+	    cmocka_unit_test(test_err_fwd_rule_domains),
+	    cmocka_unit_test(test_err_fwd_rule_ports),
+	    cmocka_unit_test(test_err_fwd_rule_methods),
+	    cmocka_unit_test(test_err_fwd_rule_clients),
+	    cmocka_unit_test(test_err_fwd_schedule),
+	    cmocka_unit_test(test_err_fwd_first_error_wins),
+	    cmocka_unit_test(test_fwd_truncated_never_crash),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -286,6 +286,19 @@ static int cmd_check(const char *path)
 		return 1;
 	printf("%s: ok, %zu listener(s), %zu pool(s), %zu vip(s)\n", path, cfg->nr_listeners,
 	       cfg->nr_pools, cfg->nr_vips);
+	/* A forward proxy's reach is easy to get wrong: say who may use it for what. */
+	for (size_t i = 0; i < cfg->nr_listeners; i++) {
+		const struct cfg_listener *l = &cfg->listeners[i];
+		const struct cfg_forward *f = &l->forward;
+
+		if (l->mode != CFG_MODE_FORWARD)
+			continue;
+		printf(
+		    "  %s: forward proxy on %s, %zu client prefix(es), %zu rule(s), auth %s%s%s\n",
+		    l->name, l->bind_str, f->nr_clients, f->nr_rules,
+		    f->auth_file[0] ? f->auth_file : "off", f->anonymous ? ", anonymous" : "",
+		    f->has_parent ? ", via parent" : "");
+	}
 	cfg_free(cfg);
 	return 0;
 }

@@ -12,11 +12,18 @@
  * before the walk for the same reason.
  *
  * HTTP routes and pools are checked by the modules that will run them
- * (route_table_new, pool_new), so the config cannot accept what the proxy
- * would refuse at startup; each value is probed on its own so the message
- * points at it.
+ * (route_table_new, pool_new), and so are forward-proxy rules (fpol_new,
+ * which parses ports and schedules, domset_add, cidr_parse, fwd_conf_check),
+ * so the config cannot accept what the proxy would refuse at startup; each
+ * value is probed on its own so the message points at it. Schedules load
+ * their time zone files here: the one read besides the config itself.
  */
 #include "config/config.h"
+#include "http/fwd.h"
+#include "policy/cidr.h"
+#include "policy/domset.h"
+#include "policy/rules.h"
+#include "policy/sched.h"
 #include "route/maglev.h"
 #include "route/pool.h"
 #include "route/rules.h"
@@ -1419,6 +1426,859 @@ static int cfg_parse_http(struct cfg_ctx *ctx, yaml_node_t *map, struct cfg_http
 	return 0;
 }
 
+/* ---------------------------------------------------------------- forward proxy */
+
+/* Less than this is shorter than one retransmission; more, clients have given up. */
+#define CFG_DNS_TIMEOUT_MIN_MS 100u
+#define CFG_DNS_TIMEOUT_MAX_MS 60000u
+
+static const char *const fwdm_names[] = {
+    [CFG_FWDM_ANY] = "any",
+    [CFG_FWDM_CONNECT] = "connect",
+    [CFG_FWDM_HTTP] = "http",
+};
+/* In the order of bool deny. */
+static const char *const action_names[] = {"allow", "deny"};
+
+/*
+ * A non-empty list of scalars named 'key' into a new array of strdup'ed
+ * strings, each vetted by check(ctx, item, value, idx, arg) where it stands.
+ * *nr counts the strings stored so far, so cfg_free frees them when an item
+ * fails. An empty or null list is refused with 'hint', which says how to
+ * get what an empty list might seem to mean.
+ */
+static int cfg_parse_strings(struct cfg_ctx *ctx, yaml_node_t *seq, const char *key,
+			     const char *hint, size_t max, char ***arr, size_t *nr,
+			     int (*check)(struct cfg_ctx *ctx, yaml_node_t *item, const char *v,
+					  size_t idx, void *arg),
+			     void *arg)
+{
+	size_t n;
+	int ret;
+
+	if (cfg_is_null(seq))
+		return cfg_error(ctx, seq->start_mark, "%s: empty list (%s)", key, hint);
+	ret = cfg_expect(ctx, seq, YAML_SEQUENCE_NODE, key);
+	if (ret)
+		return ret;
+	n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+	if (!n)
+		return cfg_error(ctx, seq->start_mark, "%s: empty list (%s)", key, hint);
+	if (n > max)
+		return cfg_error(ctx,
+				 cfg_node(ctx, seq->data.sequence.items.start[max])->start_mark,
+				 "%s: more than %zu items", key, max);
+	*arr = calloc(n, sizeof(**arr));
+	if (!*arr)
+		return cfg_oom(ctx);
+	for (size_t i = 0; i < n; i++) {
+		yaml_node_t *item = cfg_node(ctx, seq->data.sequence.items.start[i]);
+		const char *v;
+
+		ret = cfg_scalar(ctx, item, key, &v);
+		if (!ret && check)
+			ret = check(ctx, item, v, i, arg);
+		if (!ret)
+			ret = cfg_strdup(ctx, v, &(*arr)[i]);
+		if (ret)
+			return ret;
+		*nr = i + 1;
+	}
+	return 0;
+}
+
+/* The prefixes of one clients list so far, to refuse a repeat. */
+struct cfg_prefixes {
+	const char *key; /* "clients" */
+	struct cidr_prefix *p;
+};
+
+static int cfg_check_client(struct cfg_ctx *ctx, yaml_node_t *item, const char *v, size_t idx,
+			    void *arg)
+{
+	struct cfg_prefixes *ps = arg;
+	char err[CFG_ERR_MAX] = "";
+
+	if (cidr_parse(v, &ps->p[idx], err, sizeof(err))) {
+		cfg_one_line(err);
+		return cfg_error(ctx, item->start_mark, "%s: bad prefix: %s", ps->key, err);
+	}
+	for (size_t i = 0; i < idx; i++) {
+		if (!memcmp(&ps->p[i], &ps->p[idx], sizeof(ps->p[i])))
+			return cfg_error(ctx, item->start_mark,
+					 "%s: '%s' is the same prefix as item %zu", ps->key, Q(v),
+					 i);
+	}
+	return 0;
+}
+
+/* A list of client CIDRs (forward.clients, a rule's clients). */
+static int cfg_parse_clients(struct cfg_ctx *ctx, yaml_node_t *seq, const char *hint, char ***arr,
+			     size_t *nr)
+{
+	struct cfg_prefixes ps = {"clients", NULL};
+	size_t n = 1;
+	int ret;
+
+	if (seq->type == YAML_SEQUENCE_NODE)
+		n += (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+	ps.p = calloc(n, sizeof(*ps.p));
+	if (!ps.p)
+		return cfg_oom(ctx);
+	ret =
+	    cfg_parse_strings(ctx, seq, "clients", hint, SIZE_MAX, arr, nr, cfg_check_client, &ps);
+	free(ps.p);
+	return ret;
+}
+
+static int cfg_parse_connect_ports(struct cfg_ctx *ctx, yaml_node_t *seq, struct cfg_forward *f)
+{
+	uint64_t x = 0;
+	size_t n = 0;
+	int ret;
+
+	if (!cfg_is_null(seq)) {
+		ret = cfg_expect(ctx, seq, YAML_SEQUENCE_NODE, "connect_ports");
+		if (ret)
+			return ret;
+		n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+	}
+	/* No CONNECT at all is a rule's job: one list, one meaning. */
+	if (!n)
+		return cfg_error(ctx, seq->start_mark,
+				 "connect_ports: empty list (to refuse every CONNECT, add a rule "
+				 "with action: deny and methods: connect)");
+	f->connect_ports = calloc(n, sizeof(*f->connect_ports));
+	if (!f->connect_ports)
+		return cfg_oom(ctx);
+	for (size_t i = 0; i < n; i++) {
+		yaml_node_t *item = cfg_node(ctx, seq->data.sequence.items.start[i]);
+
+		ret = cfg_get_uint(ctx, item, "connect_ports", 1, 65535, &x);
+		if (ret)
+			return ret;
+		for (size_t j = 0; j < i; j++) {
+			if (f->connect_ports[j] == x)
+				return cfg_error(ctx, item->start_mark,
+						 "connect_ports: %llu is listed twice",
+						 (unsigned long long)x);
+		}
+		f->connect_ports[i] = (uint16_t)x;
+		f->nr_connect_ports = i + 1;
+	}
+	return 0;
+}
+
+/*
+ * Says why s[0, len) is not one c-ares server (ares_set_servers_ports_csv:
+ * a.b.c.d[:port], [v6]:port, or a bare v6 address; c-ares 1.18 misreads
+ * "[v6]" without a port), or NULL and fills *ss (port 53 when none).
+ */
+static const char *cfg_dns_server_why(const char *s, size_t len, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	char buf[64];
+	const char *colon, *p;
+	size_t ncolons = 0;
+
+	if (!len)
+		return "empty item";
+	if (len >= sizeof(buf))
+		return "too long";
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	for (p = buf; *p; p++)
+		ncolons += *p == ':';
+	memset(ss, 0, sizeof(*ss));
+	if (buf[0] == '[') {
+		socklen_t slen;
+
+		if (!strchr(buf, ']') || strchr(buf, ']')[1] != ':')
+			return "write [addr]:port, or the IPv6 address without brackets";
+		return cfg_addr_why(buf, ss, &slen);
+	}
+	if (ncolons > 1) {
+		if (inet_pton(AF_INET6, buf, &sin6->sin6_addr) != 1)
+			return "not an IPv6 address";
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(53);
+		return NULL;
+	}
+	colon = strchr(buf, ':');
+	if (colon) {
+		socklen_t slen;
+
+		return cfg_addr_why(buf, ss, &slen);
+	}
+	if (inet_pton(AF_INET, buf, &sin->sin_addr) != 1)
+		return "not an IPv4 address";
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(53);
+	return NULL;
+}
+
+static int cfg_get_dns_servers(struct cfg_ctx *ctx, yaml_node_t *n, char *out, size_t outlen)
+{
+	/* A server takes at least 3 bytes with its comma ("::,"). */
+	struct sockaddr_storage addrs[sizeof(((struct cfg_forward *)0)->dns_servers) / 3 + 1];
+	char item[sizeof(((struct cfg_forward *)0)->dns_servers)];
+	const char *v, *s, *end, *why;
+	size_t nr = 0, len;
+	int ret;
+
+	ret = cfg_scalar(ctx, n, "dns_servers", &v);
+	if (ret)
+		return ret;
+	if (!*v)
+		return cfg_error(ctx, n->start_mark,
+				 "dns_servers: empty (leave it out to use the system's resolvers)");
+	if (strlen(v) >= outlen)
+		return cfg_error(ctx, n->start_mark, "dns_servers: longer than %zu bytes",
+				 outlen - 1);
+	for (s = v;; s = end + 1) {
+		end = strchr(s, ',');
+		len = end ? (size_t)(end - s) : strlen(s);
+		/* For messages; v is shorter than item, so it fits. */
+		memcpy(item, s, len);
+		item[len] = '\0';
+		why = memchr(s, ' ', len) ? "spaces are not allowed"
+					  : cfg_dns_server_why(s, len, &addrs[nr]);
+		if (why)
+			return cfg_error(ctx, n->start_mark, "dns_servers: bad server '%s': %s",
+					 Q(item), why);
+		for (size_t i = 0; i < nr; i++) {
+			if (cfg_addr_equal(&addrs[i], &addrs[nr]))
+				return cfg_error(ctx, n->start_mark,
+						 "dns_servers: server '%s' is listed twice",
+						 Q(item));
+		}
+		nr++;
+		if (!end)
+			break;
+	}
+	strcpy(out, v);
+	return 0;
+}
+
+/* RFC 9110 11.5: a realm is a quoted-string; keeping out '"' and '\' spares us escaping. */
+static int cfg_get_realm(struct cfg_ctx *ctx, yaml_node_t *n, char *out, size_t outlen)
+{
+	const char *v;
+	size_t i;
+	int ret;
+
+	ret = cfg_scalar(ctx, n, "auth_realm", &v);
+	if (ret)
+		return ret;
+	for (i = 0; v[i]; i++) {
+		if (v[i] < 0x20 || v[i] > 0x7e || v[i] == '"' || v[i] == '\\')
+			break;
+	}
+	if (!i || v[i] || i >= outlen)
+		return cfg_error(ctx, n->start_mark,
+				 "auth_realm: bad value '%s': use 1 to %zu printable ASCII "
+				 "characters but '\"' and '\\'",
+				 Q(v), outlen - 1);
+	strcpy(out, v);
+	return 0;
+}
+
+static int cfg_get_user_agent(struct cfg_ctx *ctx, yaml_node_t *n, char *out, size_t outlen)
+{
+	char err[CFG_ERR_MAX] = "";
+	const char *v;
+	int ret;
+
+	ret = cfg_scalar(ctx, n, "user_agent", &v);
+	if (ret)
+		return ret;
+	if (!*v)
+		return cfg_error(ctx, n->start_mark,
+				 "user_agent: empty (leave it out to keep the client's)");
+	if (strlen(v) >= outlen)
+		return cfg_error(ctx, n->start_mark, "user_agent: longer than %zu bytes",
+				 outlen - 1);
+	/* The module that writes the field decides what it may hold. */
+	if (fwd_conf_check(&(struct fwd_conf){.mode = FWD_HIDE, .user_agent = v}, err,
+			   sizeof(err))) {
+		cfg_one_line(err);
+		/* Its "user-agent: " would follow our "user_agent: ". */
+		return cfg_error(ctx, n->start_mark, "user_agent: %s",
+				 strncmp(err, "user-agent: ", 12) ? err : err + 12);
+	}
+	strcpy(out, v);
+	return 0;
+}
+
+/* An absolute path read later by someone else: only its form is checked here. */
+static int cfg_get_abs_path(struct cfg_ctx *ctx, yaml_node_t *n, const char *key, bool empty_ok,
+			    char *out)
+{
+	const char *v;
+	int ret;
+
+	ret = cfg_scalar(ctx, n, key, &v);
+	if (ret)
+		return ret;
+	if (empty_ok && !*v) {
+		out[0] = '\0';
+		return 0;
+	}
+	/* The proxy may chdir; a relative path would move with it. */
+	if (v[0] != '/' || strlen(v) >= CFG_PATH_MAX)
+		return cfg_error(ctx, n->start_mark,
+				 "%s: '%s' must be an absolute path shorter than %d bytes", key,
+				 Q(v), CFG_PATH_MAX);
+	strcpy(out, v);
+	return 0;
+}
+
+/*
+ * The policy module's checks of one rule, run on 'probe' (a rule with only
+ * the values to check): ports and schedules are parsed as the proxy will
+ * parse them. Its "rule 0 '<name>': " prefix gives way to ours.
+ */
+static int cfg_fpol_probe(struct cfg_ctx *ctx, yaml_node_t *at, const struct fpol_rule *probe)
+{
+	char err[CFG_ERR_MAX] = "", prefix[FPOL_NAME_MAX + 16];
+	const char *msg = err;
+	struct fpol *p;
+
+	p = fpol_new(probe, 1, NULL, err, sizeof(err));
+	if (p) {
+		fpol_free(p);
+		return 0;
+	}
+	if (errno == ENOMEM)
+		return cfg_oom(ctx);
+	snprintf(prefix, sizeof(prefix), "rule 0 '%s': ", probe->name);
+	if (!strncmp(err, prefix, strlen(prefix)))
+		msg += strlen(prefix);
+	cfg_one_line(err);
+	return cfg_error(ctx, at->start_mark, "rule '%s': %s", probe->name, msg);
+}
+
+static int cfg_check_domain(struct cfg_ctx *ctx, yaml_node_t *item, const char *v, size_t idx,
+			    void *arg)
+{
+	char err[CFG_ERR_MAX] = "";
+	struct domset *set = arg;
+	size_t before = domset_size(set);
+	int ret;
+
+	(void)idx;
+	ret = domset_add(set, v, strlen(v), err, sizeof(err));
+	if (ret == -ENOMEM)
+		return cfg_oom(ctx);
+	if (ret) {
+		cfg_one_line(err);
+		return cfg_error(ctx, item->start_mark, "domains: %s", err);
+	}
+	/* The set keeps one of each: "Example.COM." after "example.com" adds nothing. */
+	if (domset_size(set) == before)
+		return cfg_error(ctx, item->start_mark,
+				 "domains: '%s' is already in the list (as written or once "
+				 "normalized)",
+				 Q(v));
+	return 0;
+}
+
+static int cfg_parse_domains(struct cfg_ctx *ctx, yaml_node_t *seq, struct cfg_fwd_rule *r)
+{
+	struct domset *set = domset_new();
+	int ret;
+
+	if (!set)
+		return cfg_oom(ctx);
+	ret = cfg_parse_strings(ctx, seq, "domains", "leave 'domains' out to match any destination",
+				SIZE_MAX, &r->domains, &r->nr_domains, cfg_check_domain, set);
+	domset_free(set);
+	return ret;
+}
+
+/*
+ * Time window idx, where it is written. The windows before it are valid and
+ * go in too, so that sched.h's message numbers it as the file does.
+ */
+static int cfg_check_window(struct cfg_ctx *ctx, yaml_node_t *item, const char *v, size_t idx,
+			    void *arg)
+{
+	const struct cfg_fwd_rule *r = arg;
+	const char *w[SCHED_WINDOWS_MAX];
+
+	for (size_t i = 0; i < idx; i++)
+		w[i] = r->sched_times[i];
+	w[idx] = v;
+	return cfg_fpol_probe(
+	    ctx, item,
+	    &(struct fpol_rule){
+		.name = r->name,
+		.sched = &(struct fpol_sched_spec){.windows = w, .nr_windows = idx + 1},
+	    });
+}
+
+static const char *const sched_keys[] = {"days", "times", "tz"};
+enum { SK_DAYS, SK_TIMES, SK_TZ };
+
+/* A schedule, one sched_parse per value so that its message points there. */
+static int cfg_parse_sched(struct cfg_ctx *ctx, yaml_node_t *map, struct cfg_fwd_rule *r)
+{
+	struct fpol_sched_spec spec = {0};
+	yaml_node_pair_t *pair;
+	uint32_t seen = 0;
+	yaml_node_t *val;
+	const char *v;
+	size_t k;
+	int ret;
+
+	ret = cfg_expect(ctx, map, YAML_MAPPING_NODE, "schedule");
+	if (ret)
+		return ret;
+	for (pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top; pair++) {
+		ret = cfg_key(ctx, pair, "schedule", sched_keys, ARRAY_SIZE(sched_keys), &seen, &k,
+			      &val);
+		if (ret)
+			return ret;
+		switch (k) {
+		case SK_DAYS:
+		case SK_TZ:
+			ret = cfg_scalar(ctx, val, sched_keys[k], &v);
+			if (ret)
+				return ret;
+			if (strlen(v) >=
+			    (k == SK_DAYS ? sizeof(r->sched_days) : sizeof(r->sched_tz)))
+				return cfg_error(
+				    ctx, val->start_mark, "%s: longer than %zu bytes",
+				    sched_keys[k],
+				    (k == SK_DAYS ? sizeof(r->sched_days) : sizeof(r->sched_tz)) -
+					1);
+			spec = (struct fpol_sched_spec){0};
+			if (k == SK_DAYS)
+				spec.days = v;
+			else
+				spec.tz = v;
+			ret = cfg_fpol_probe(ctx, val,
+					     &(struct fpol_rule){.name = r->name, .sched = &spec});
+			if (ret)
+				return ret;
+			strcpy(k == SK_DAYS ? r->sched_days : r->sched_tz, v);
+			break;
+		case SK_TIMES:
+			ret =
+			    cfg_parse_strings(ctx, val, "times", "leave 'times' out for whole days",
+					      SCHED_WINDOWS_MAX, &r->sched_times,
+					      &r->nr_sched_times, cfg_check_window, r);
+			if (ret)
+				return ret;
+			break;
+		}
+	}
+	if (!seen)
+		return cfg_error(ctx, map->start_mark, "schedule: needs days, times, or both");
+	r->has_schedule = true;
+	if (!(seen & (1u << SK_DAYS)))
+		strcpy(r->sched_days, "*");
+	if (!(seen & (1u << SK_TZ)))
+		strcpy(r->sched_tz, "UTC");
+	if (!r->nr_sched_times) {
+		r->sched_times = calloc(1, sizeof(*r->sched_times));
+		if (!r->sched_times)
+			return cfg_oom(ctx);
+		ret = cfg_strdup(ctx, "00:00-24:00", &r->sched_times[0]);
+		if (ret)
+			return ret;
+		r->nr_sched_times = 1;
+	}
+	return 0;
+}
+
+static const char *const fwd_rule_keys[] = {
+    "name", "action", "domains", "domain_file", "ports", "methods", "clients", "schedule",
+};
+enum {
+	FRK_NAME,
+	FRK_ACTION,
+	FRK_DOMAINS,
+	FRK_DOMAIN_FILE,
+	FRK_PORTS,
+	FRK_METHODS,
+	FRK_CLIENTS,
+	FRK_SCHEDULE,
+};
+#define FRK_REQUIRED (1u << FRK_ACTION)
+
+/* Matches anything: the probes need a set, not its contents. */
+static bool cfg_any_host(const void *set, const char *host)
+{
+	(void)set;
+	(void)host;
+	return true;
+}
+
+static bool cfg_any_addr(const void *set, const struct sockaddr *a)
+{
+	(void)set;
+	(void)a;
+	return true;
+}
+
+/* Rule r as the policy module will get it, with stand-in sets; spec receives the schedule. */
+static struct fpol_rule cfg_fpol_rule(const struct cfg_fwd_rule *r, struct fpol_sched_spec *spec)
+{
+	struct fpol_rule fr = {
+	    .name = r->name,
+	    .action = r->deny ? FPOL_DENY : FPOL_ALLOW,
+	    .meth = r->methods == CFG_FWDM_CONNECT ? FPOL_METH_CONNECT
+		    : r->methods == CFG_FWDM_HTTP  ? FPOL_METH_HTTP
+						   : FPOL_METH_ANY,
+	    .ports = r->ports[0] ? r->ports : NULL,
+	};
+
+	if (r->domains || r->domain_file[0])
+		fr.dst.match = cfg_any_host;
+	if (r->clients)
+		fr.src.match = cfg_any_addr;
+	if (r->has_schedule) {
+		*spec = (struct fpol_sched_spec){
+		    .days = r->sched_days,
+		    .windows = (const char *const *)r->sched_times,
+		    .nr_windows = r->nr_sched_times,
+		    .tz = r->sched_tz,
+		};
+		fr.sched = spec;
+	}
+	return fr;
+}
+
+static int cfg_parse_fwd_rule(struct cfg_ctx *ctx, yaml_node_t *map, size_t idx)
+{
+	struct cfg_forward *f = &ctx->cfg->listeners[ctx->cur_listener].forward;
+	struct cfg_fwd_rule *r = &f->rules[idx];
+	struct fpol_sched_spec spec;
+	struct fpol_rule fr;
+	yaml_node_pair_t *pair;
+	yaml_node_t *val, *name;
+	uint32_t seen = 0;
+	int ret, choice = 0;
+	const char *v;
+	size_t k;
+
+	ret = cfg_expect(ctx, map, YAML_MAPPING_NODE, "rule");
+	if (ret)
+		return ret;
+	/* Messages about any key name the rule, so learn its name first. */
+	name = cfg_lookup(ctx, map, "name");
+	if (name && name->type == YAML_SCALAR_NODE && !cfg_is_null(name) &&
+	    cfg_name_ok((const char *)name->data.scalar.value))
+		strcpy(r->name, (const char *)name->data.scalar.value);
+	else
+		snprintf(r->name, sizeof(r->name), "rule%zu", idx);
+
+	for (pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top; pair++) {
+		ret = cfg_key(ctx, pair, "rule", fwd_rule_keys, ARRAY_SIZE(fwd_rule_keys), &seen,
+			      &k, &val);
+		if (ret)
+			return ret;
+		switch (k) {
+		case FRK_NAME:
+			ret = cfg_get_name(ctx, val, "name", r->name);
+			for (size_t i = 0; !ret && i < idx; i++) {
+				if (!strcmp(f->rules[i].name, r->name))
+					ret = cfg_error(ctx, val->start_mark,
+							"duplicate rule name '%s'", r->name);
+			}
+			break;
+		case FRK_ACTION:
+			ret = cfg_get_choice(ctx, val, "action", action_names,
+					     ARRAY_SIZE(action_names), &choice);
+			r->deny = choice;
+			break;
+		case FRK_DOMAINS:
+			ret = cfg_parse_domains(ctx, val, r);
+			break;
+		case FRK_DOMAIN_FILE:
+			ret = cfg_get_abs_path(ctx, val, "domain_file", false, r->domain_file);
+			break;
+		case FRK_PORTS:
+			ret = cfg_scalar(ctx, val, "ports", &v);
+			if (ret)
+				break;
+			if (strlen(v) >= sizeof(r->ports)) {
+				ret =
+				    cfg_error(ctx, val->start_mark, "ports: longer than %zu bytes",
+					      sizeof(r->ports) - 1);
+				break;
+			}
+			ret = cfg_fpol_probe(ctx, val,
+					     &(struct fpol_rule){.name = r->name, .ports = v});
+			if (!ret)
+				strcpy(r->ports, v);
+			break;
+		case FRK_METHODS:
+			ret = cfg_get_choice(ctx, val, "methods", fwdm_names,
+					     ARRAY_SIZE(fwdm_names), &choice);
+			r->methods = (enum cfg_fwd_methods)choice;
+			break;
+		case FRK_CLIENTS:
+			ret = cfg_parse_clients(ctx, val, "leave 'clients' out to match any client",
+						&r->clients, &r->nr_clients);
+			break;
+		case FRK_SCHEDULE:
+			ret = cfg_parse_sched(ctx, val, r);
+			break;
+		}
+		if (ret)
+			return ret;
+	}
+	ret = cfg_missing(ctx, map, "rule", fwd_rule_keys, FRK_REQUIRED, seen);
+	if (ret)
+		return ret;
+	if (!(seen & (1u << FRK_NAME))) {
+		for (size_t i = 0; i < idx; i++) {
+			if (!strcmp(f->rules[i].name, r->name))
+				return cfg_error(ctx, map->start_mark,
+						 "rule name '%s' (the default for this rule) is "
+						 "already used: give it a name",
+						 r->name);
+		}
+	}
+	/* Every value passed on its own; this catches whatever spans several. */
+	fr = cfg_fpol_rule(r, &spec);
+	return cfg_fpol_probe(ctx, map, &fr);
+}
+
+static void cfg_strings_free(char **arr, size_t n)
+{
+	for (size_t i = 0; arr && i < n; i++)
+		free(arr[i]);
+	free(arr);
+}
+
+static void cfg_forward_free(struct cfg_forward *f)
+{
+	cfg_strings_free(f->clients, f->nr_clients);
+	free(f->connect_ports);
+	for (size_t i = 0; f->rules && i < f->nr_rules; i++) {
+		struct cfg_fwd_rule *r = &f->rules[i];
+
+		cfg_strings_free(r->domains, r->nr_domains);
+		cfg_strings_free(r->clients, r->nr_clients);
+		cfg_strings_free(r->sched_times, r->nr_sched_times);
+	}
+	free(f->rules);
+}
+
+/*
+ * The whole policy the proxy will build from a listener's rules, with
+ * connect_ports as it will pass them. Each rule passed alone, so this only
+ * fails for want of memory, or if rules.h gains a check across rules.
+ */
+static int cfg_check_policy(struct cfg_ctx *ctx, yaml_node_t *at, const struct cfg_forward *f)
+{
+	struct fpol_sched_spec *specs;
+	struct fpol_rule *rules;
+	char err[CFG_ERR_MAX] = "", *ports;
+	size_t off = 0;
+	struct fpol *p;
+	int ret = 0;
+
+	rules = calloc(f->nr_rules, sizeof(*rules));
+	specs = calloc(f->nr_rules, sizeof(*specs));
+	/* "65535," is the longest item. */
+	ports = malloc(f->nr_connect_ports * 6 + 1);
+	if (!rules || !specs || !ports) {
+		ret = cfg_oom(ctx);
+		goto out;
+	}
+	for (size_t i = 0; i < f->nr_rules; i++)
+		rules[i] = cfg_fpol_rule(&f->rules[i], &specs[i]);
+	ports[0] = '\0';
+	for (size_t i = 0; i < f->nr_connect_ports; i++)
+		off += (size_t)sprintf(ports + off, "%s%u", i ? "," : "", f->connect_ports[i]);
+	p = fpol_new(rules, f->nr_rules, &(struct fpol_opts){.connect_ports = ports}, err,
+		     sizeof(err));
+	if (p) {
+		fpol_free(p);
+		goto out;
+	}
+	if (errno == ENOMEM) {
+		ret = cfg_oom(ctx);
+		goto out;
+	}
+	cfg_one_line(err);
+	ret = cfg_error(ctx, at->start_mark, "rules: %s", err);
+out:
+	free(ports);
+	free(specs);
+	free(rules);
+	return ret;
+}
+
+static const char *const forward_keys[] = {
+    "clients",	     "auth_file", "auth_realm",	 "anonymous",	"user_agent", "connect_ports",
+    "allow_private", "parent",	  "dns_servers", "dns_timeout", "rules",
+};
+enum {
+	FK_CLIENTS,
+	FK_AUTH_FILE,
+	FK_AUTH_REALM,
+	FK_ANONYMOUS,
+	FK_USER_AGENT,
+	FK_CONNECT_PORTS,
+	FK_ALLOW_PRIVATE,
+	FK_PARENT,
+	FK_DNS_SERVERS,
+	FK_DNS_TIMEOUT,
+	FK_RULES,
+};
+
+/* What a forward listener gets for what its forward block leaves out. */
+static int cfg_forward_defaults(struct cfg_ctx *ctx, struct cfg_forward *f)
+{
+	static const char *const loopback[] = {"127.0.0.0/8", "::1"};
+	int ret;
+
+	if (!f->clients) {
+		f->clients = calloc(ARRAY_SIZE(loopback), sizeof(*f->clients));
+		if (!f->clients)
+			return cfg_oom(ctx);
+		for (size_t i = 0; i < ARRAY_SIZE(loopback); i++) {
+			ret = cfg_strdup(ctx, loopback[i], &f->clients[i]);
+			if (ret)
+				return ret;
+			f->nr_clients = i + 1;
+		}
+	}
+	if (!f->connect_ports) {
+		f->connect_ports = calloc(1, sizeof(*f->connect_ports));
+		if (!f->connect_ports)
+			return cfg_oom(ctx);
+		f->connect_ports[0] = CFG_DEF_CONNECT_PORT;
+		f->nr_connect_ports = 1;
+	}
+	return 0;
+}
+
+static int cfg_parse_forward(struct cfg_ctx *ctx, yaml_node_t *map, struct cfg_listener *l)
+{
+	yaml_node_t *val, *realm_node = NULL, *ua_node = NULL, *rules_node = NULL;
+	struct cfg_forward *f = &l->forward;
+	struct sockaddr_in6 *p6 = (struct sockaddr_in6 *)&f->parent;
+	struct sockaddr_in *p4 = (struct sockaddr_in *)&f->parent;
+	yaml_node_pair_t *pair;
+	uint32_t seen = 0;
+	size_t k;
+	int ret;
+
+	/* "forward:" with everything commented out means "all defaults". */
+	if (cfg_is_null(map))
+		return 0;
+	ret = cfg_expect(ctx, map, YAML_MAPPING_NODE, "forward");
+	if (ret)
+		return ret;
+	for (pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top; pair++) {
+		ret = cfg_key(ctx, pair, "forward", forward_keys, ARRAY_SIZE(forward_keys), &seen,
+			      &k, &val);
+		if (ret)
+			return ret;
+		switch (k) {
+		case FK_CLIENTS:
+			ret = cfg_parse_clients(ctx, val,
+						"nobody could use the proxy; leave 'clients' out "
+						"for loopback only",
+						&f->clients, &f->nr_clients);
+			break;
+		case FK_AUTH_FILE:
+			ret = cfg_get_abs_path(ctx, val, "auth_file", true, f->auth_file);
+			break;
+		case FK_AUTH_REALM:
+			ret = cfg_get_realm(ctx, val, f->auth_realm, sizeof(f->auth_realm));
+			realm_node = val;
+			break;
+		case FK_ANONYMOUS:
+			ret = cfg_get_bool(ctx, val, "anonymous", &f->anonymous);
+			break;
+		case FK_USER_AGENT:
+			ret = cfg_get_user_agent(ctx, val, f->user_agent, sizeof(f->user_agent));
+			ua_node = val;
+			break;
+		case FK_CONNECT_PORTS:
+			ret = cfg_parse_connect_ports(ctx, val, f);
+			break;
+		case FK_ALLOW_PRIVATE:
+			ret = cfg_get_bool(ctx, val, "allow_private", &f->allow_private);
+			break;
+		case FK_PARENT:
+			ret = cfg_get_addr(ctx, val, "parent", &f->parent, &f->parent_len,
+					   f->parent_str);
+			if (ret)
+				break;
+			/* Linux connects to 0.0.0.0 as to itself: surely not a parent proxy. */
+			if (f->parent.ss_family == AF_INET
+				? p4->sin_addr.s_addr == htonl(INADDR_ANY)
+				: IN6_IS_ADDR_UNSPECIFIED(&p6->sin6_addr))
+				ret = cfg_error(ctx, val->start_mark,
+						"parent: %s: the unspecified address is not a "
+						"proxy to connect to",
+						f->parent_str);
+			f->has_parent = true;
+			break;
+		case FK_DNS_SERVERS:
+			ret = cfg_get_dns_servers(ctx, val, f->dns_servers, sizeof(f->dns_servers));
+			break;
+		case FK_DNS_TIMEOUT:
+			ret = cfg_get_duration(ctx, val, "dns_timeout", CFG_DNS_TIMEOUT_MIN_MS,
+					       CFG_DNS_TIMEOUT_MAX_MS, false, &f->dns_timeout_ms);
+			break;
+		case FK_RULES:
+			ret = cfg_parse_list(ctx, val, "rules", (void **)&f->rules, &f->nr_rules,
+					     sizeof(*f->rules), cfg_parse_fwd_rule);
+			rules_node = val;
+			break;
+		}
+		if (ret)
+			return ret;
+	}
+	/* A setting that can have no effect is surely a mistake. */
+	if (ua_node && !f->anonymous)
+		return cfg_error(ctx, ua_node->start_mark,
+				 "user_agent: only with anonymous: true (it replaces the "
+				 "client's User-Agent to hide it)");
+	if (realm_node && !f->auth_file[0])
+		return cfg_error(ctx, realm_node->start_mark,
+				 "auth_realm: only with an auth_file (there is no "
+				 "authentication to name)");
+	ret = cfg_forward_defaults(ctx, f);
+	if (!ret && f->nr_rules)
+		ret = cfg_check_policy(ctx, rules_node, f);
+	return ret;
+}
+
+/*
+ * anonymous: true means the origin learns nothing of the client: the
+ * listener's http block must not ask for the opposite.
+ */
+static int cfg_check_anonymous(struct cfg_ctx *ctx, yaml_node_t *http, struct cfg_listener *l)
+{
+	yaml_node_t *n;
+
+	if (!l->forward.anonymous)
+		return 0;
+	n = http ? cfg_lookup(ctx, http, "forwarded") : NULL;
+	if (n && l->http.fwd != CFG_FWD_HIDE)
+		return cfg_error(ctx, n->start_mark,
+				 "forwarded: %s would tell the origin about the client, but "
+				 "forward.anonymous is true (use hide, or leave it out)",
+				 fwd_names[l->http.fwd]);
+	n = http ? cfg_lookup(ctx, http, "via") : NULL;
+	if (n && l->http.via)
+		return cfg_error(ctx, n->start_mark,
+				 "via: true would name this proxy, but forward.anonymous is true");
+	l->http.fwd = CFG_FWD_HIDE;
+	return 0;
+}
+
 /* ---------------------------------------------------------------- listeners */
 
 static const char *const listener_keys[] = {
@@ -1426,7 +2286,7 @@ static const char *const listener_keys[] = {
     "mode",    "splice",	"sndbuf",
     "rcvbuf",  "splice_budget", "connect_timeout",
     "backlog", "workers",	"http",
-    "routes",
+    "routes",  "forward",
 };
 enum {
 	LK_NAME,
@@ -1442,6 +2302,7 @@ enum {
 	LK_WORKERS,
 	LK_HTTP,
 	LK_ROUTES,
+	LK_FORWARD,
 };
 /* pool too, in mode tcp: checked once the walk is done. */
 #define LK_REQUIRED ((1u << LK_NAME) | (1u << LK_BIND))
@@ -1449,6 +2310,7 @@ enum {
 static const char *const mode_names[] = {
     [CFG_MODE_TCP] = "tcp",
     [CFG_MODE_HTTP] = "http",
+    [CFG_MODE_FORWARD] = "forward",
 };
 static const char *const splice_names[] = {
     [CFG_SPLICE_KERNEL] = "kernel",
@@ -1481,7 +2343,7 @@ static int cfg_listener_unique(struct cfg_ctx *ctx, size_t idx, yaml_node_t *val
 static int cfg_parse_listener(struct cfg_ctx *ctx, yaml_node_t *map, size_t idx)
 {
 	struct cfg_listener *l = &ctx->cfg->listeners[idx];
-	yaml_node_t *val, *mode;
+	yaml_node_t *val, *mode, *http = NULL;
 	yaml_node_pair_t *pair;
 	uint32_t seen = 0;
 	int ret, choice = 0;
@@ -1510,8 +2372,12 @@ static int cfg_parse_listener(struct cfg_ctx *ctx, yaml_node_t *map, size_t idx)
 			return ret;
 		l->mode = (enum cfg_mode)choice;
 	}
-	if (l->mode == CFG_MODE_HTTP)
+	if (l->mode != CFG_MODE_TCP)
 		cfg_http_defaults(&l->http);
+	if (l->mode == CFG_MODE_FORWARD) {
+		strcpy(l->forward.auth_realm, CFG_DEF_REALM);
+		l->forward.dns_timeout_ms = CFG_DEF_DNS_TIMEOUT_MS;
+	}
 	for (pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top; pair++) {
 		ret = cfg_key(ctx, pair, "listener", listener_keys, ARRAY_SIZE(listener_keys),
 			      &seen, &k, &val);
@@ -1529,6 +2395,12 @@ static int cfg_parse_listener(struct cfg_ctx *ctx, yaml_node_t *map, size_t idx)
 				ret = cfg_listener_unique(ctx, idx, val, k);
 			break;
 		case LK_POOL:
+			if (l->mode == CFG_MODE_FORWARD) {
+				ret = cfg_error(ctx, cfg_node(ctx, pair->key)->start_mark,
+						"pool: not for mode forward (a forward proxy "
+						"connects where each request says)");
+				break;
+			}
 			/* Same rules as a pool's own name; resolved after the walk. */
 			ret = cfg_get_name(ctx, val, "pool", (char[CFG_NAME_MAX]){0});
 			if (!ret)
@@ -1569,18 +2441,34 @@ static int cfg_parse_listener(struct cfg_ctx *ctx, yaml_node_t *map, size_t idx)
 			l->workers = (uint32_t)x;
 			break;
 		case LK_HTTP:
+			if (l->mode == CFG_MODE_TCP) {
+				ret = cfg_error(ctx, cfg_node(ctx, pair->key)->start_mark,
+						"http: only for modes http and forward (this "
+						"listener is mode tcp)");
+				break;
+			}
+			ret = cfg_parse_http(ctx, val, &l->http);
+			http = val;
+			break;
 		case LK_ROUTES:
 			if (l->mode != CFG_MODE_HTTP) {
 				ret = cfg_error(ctx, cfg_node(ctx, pair->key)->start_mark,
-						"%s: only for mode http (this listener is mode "
-						"tcp)",
-						listener_keys[k]);
+						"routes: only for mode http (this listener is mode "
+						"%s)",
+						mode_names[l->mode]);
 				break;
 			}
-			if (k == LK_HTTP)
-				ret = cfg_parse_http(ctx, val, &l->http);
-			else
-				ret = cfg_parse_routes(ctx, val, l);
+			ret = cfg_parse_routes(ctx, val, l);
+			break;
+		case LK_FORWARD:
+			if (l->mode != CFG_MODE_FORWARD) {
+				ret = cfg_error(ctx, cfg_node(ctx, pair->key)->start_mark,
+						"forward: only for mode forward (this listener is "
+						"mode %s)",
+						mode_names[l->mode]);
+				break;
+			}
+			ret = cfg_parse_forward(ctx, val, l);
 			break;
 		}
 		if (ret)
@@ -1597,7 +2485,12 @@ static int cfg_parse_listener(struct cfg_ctx *ctx, yaml_node_t *map, size_t idx)
 				 "listener '%s': mode http needs a default 'pool', 'routes', "
 				 "or both",
 				 l->name);
-	return 0;
+	if (l->mode != CFG_MODE_FORWARD)
+		return 0;
+	ret = cfg_forward_defaults(ctx, &l->forward);
+	if (!ret)
+		ret = cfg_check_anonymous(ctx, http, l);
+	return ret;
 }
 
 static int cfg_parse_listeners(struct cfg_ctx *ctx, yaml_node_t *seq)
@@ -2637,6 +3530,7 @@ void cfg_free(struct cfg *cfg)
 		for (size_t j = 0; h->routes && j < h->nr_routes; j++)
 			cfg_route_free(&h->routes[j]);
 		free(h->routes);
+		cfg_forward_free(&cfg->listeners[i].forward);
 	}
 	free(cfg->listeners);
 	for (size_t i = 0; i < cfg->nr_vips; i++)

@@ -15,11 +15,13 @@
  *   listeners:
  *     - name: web                # [A-Za-z0-9_.-]{1,31}, unique
  *       bind: 0.0.0.0:8080       # IPv4 "a.b.c.d:port" or IPv6 "[addr]:port"
- *       mode: tcp                # tcp (default) | http
+ *       mode: tcp                # tcp (default) | http | forward (a forward proxy:
+ *                                # absolute-form requests and CONNECT, see forward:)
  *       pool: origins            # names a pool below. tcp: required. http: optional,
- *                                # the pool of requests no route matches (else 404)
+ *                                # the pool of requests no route matches (else 404).
+ *                                # forward: refused (it connects where requests say)
  *       workers: 1               # event-loop threads, each with its own SO_REUSEPORT
- *                                # socket: http 1..64; tcp: only 1 for now
+ *                                # socket: http and forward 1..64; tcp: only 1 for now
  *       splice: kernel           # kernel (sockmap) | user (splice(2)); http: for upgraded
  *                                # connections (WebSocket, CONNECT tunnels)
  *       sndbuf: 8M               # size: bytes, or K/M/G suffix (1024-based); 0 = kernel default
@@ -27,7 +29,8 @@
  *       splice_budget: 64M       # max bytes queued in the kernel per spliced direction
  *       connect_timeout: 2s      # duration: ms, s, m suffix; plain number = seconds
  *       backlog: 1024
- *       http:                    # mode http only (an error with mode tcp); may be empty
+ *       http:                    # modes http and forward (an error with mode tcp);
+ *                                # may be empty
  *         access_log: off        # off (default) | stdout | /absolute/path
  *         log_format: combined   # combined (default) | json
  *         header_timeout: 10s    # the whole request head must arrive within this (slowloris)
@@ -75,6 +78,56 @@
  *             - remove: X-Debug
  *           response_headers: [] # the same, on the response
  *           forwarded: none      # overrides the listener's http.forwarded
+ *       forward:                 # mode forward only; absent or empty: all defaults
+ *         clients: [10.0.0.0/8, "::1"]  # who may use the proxy: a non-empty list of
+ *                                # CIDRs or addresses (policy/cidr.h: host bits zero),
+ *                                # no prefix twice; default loopback only: 127.0.0.0/8
+ *                                # and ::1. Quote IPv6: YAML reads ':' specially
+ *         auth_file: /etc/xdproxy/passwd  # absent or "": no authentication. Else an
+ *                                # absolute path to user:hash lines (auth/basic.h),
+ *                                # read by the proxy when it starts, not here
+ *         auth_realm: xdproxy    # the 407 challenge's realm, 1..63 printable ASCII
+ *                                # but '"' and '\'; only with an auth_file
+ *         anonymous: false       # true: strip identifying headers (http/fwd.h
+ *                                # FWD_HIDE). It sets http.forwarded to hide, so
+ *                                # another http.forwarded, or http.via: true, is an error
+ *         user_agent: Mozilla/5.0  # only with anonymous: true: the User-Agent every
+ *                                # request gets, 1..255 bytes (fwd_conf_check); absent
+ *                                # keeps the client's
+ *         connect_ports: [443]   # where CONNECT may go: non-empty, 1..65535, no repeats
+ *         allow_private: false   # true: destinations may be private, loopback or
+ *                                # link-local addresses
+ *         parent: 10.0.0.1:3128  # send every request through this proxy (as bind)
+ *         dns_servers: "127.0.0.1:5353,[::1]:53"  # absent: the system's resolvers.
+ *                                # Else a comma-separated list, no repeats, of
+ *                                # a.b.c.d[:port], [v6addr]:port or a bare v6addr
+ *                                # (c-ares' csv form), at most 255 bytes
+ *         dns_timeout: 2s        # 100ms..60s
+ *         rules:                 # ordered, the first match wins; none matching:
+ *                                # allowed (end with "- action: deny" to deny the rest).
+ *                                # A rule matches when all its conditions hold; one
+ *                                # with none matches everything. policy/rules.h has
+ *                                # the precise semantics
+ *           - name: social       # as for routes; default "rule<N>", N = index in rules
+ *             action: deny       # allow | deny, required
+ *             domains: [".facebook.com", "*.tiktok.com", example.org]  # non-empty,
+ *                                # policy/domset.h: "d" exactly d, "*.d" strict
+ *                                # subdomains, ".d" d and its subdomains; no entry twice
+ *             domain_file: /etc/xdproxy/social.txt  # absolute path; entries as in
+ *                                # domains, one a line. Read by the proxy when it starts
+ *                                # (its errors say file:line), not here
+ *             ports: "80,443,8000-8999"  # or "*"; absent: every port, except that an
+ *                                # allow rule without ports lets CONNECT reach only
+ *                                # connect_ports. At most 127 bytes
+ *             methods: any       # any | connect (CONNECT tunnels) | http (absolute-form
+ *                                # requests)
+ *             clients: [10.0.0.0/8]  # as forward.clients; absent: any client
+ *             schedule:          # policy/sched.h; days, times, or both
+ *               days: mon-fri    # default "*": every day
+ *               times: ["09:00-17:00"]  # [start, end) wall-clock windows, at most 32;
+ *                                # default ["00:00-24:00"]
+ *               tz: Europe/Paris # an IANA zone, default UTC. Loaded here from
+ *                                # /usr/share/zoneinfo, so an unknown zone is an error
  *   pools:
  *     - name: origins
  *       balance: roundrobin      # roundrobin | leastconn | source | header | cookie
@@ -174,14 +227,22 @@ struct cfg_fwd_rule {
 	size_t nr_clients;
 	bool has_schedule;
 	char sched_days[64]; /* "mon-fri", "sat,sun", "*" */
-	char **sched_times;  /* "09:00-17:00", ... at least one when has_schedule */
+	char **sched_times;  /* "09:00-17:00", ... at least one when has_schedule
+				("00:00-24:00" when the file gives none) */
 	size_t nr_sched_times;
 	char sched_tz[64]; /* IANA name, default "UTC" */
 };
 
-/* A forward-proxy listener's settings (mode forward only). */
+/*
+ * A forward-proxy listener's settings (mode forward only; all zero for the
+ * others). For policy/rules.h: default_action FPOL_ALLOW (no rule matching
+ * allows; clients is the gate), connect_ports joined as "443,8443",
+ * allow_private as dest_allow FPOL_DEST_PRIVATE | LOOPBACK | LINKLOCAL.
+ * anonymous has already set http.fwd to CFG_FWD_HIDE.
+ */
 struct cfg_forward {
-	char **clients; /* CIDRs allowed to use the proxy; default loopback only */
+	char **clients; /* CIDRs as written, allowed to use the proxy; never empty:
+			   default "127.0.0.0/8", "::1" */
 	size_t nr_clients;
 	char auth_file[CFG_PATH_MAX]; /* "" = no authentication; else user:hash lines */
 	char auth_realm[64];	      /* default "xdproxy" */
@@ -189,8 +250,8 @@ struct cfg_forward {
 	char user_agent[256];	      /* anonymous: the User-Agent every request gets; "" keeps */
 	uint16_t *connect_ports;      /* CONNECT allowed to these ports; default {443} */
 	size_t nr_connect_ports;
-	bool allow_private;	      /* destinations private/loopback/link-local allowed */
-	bool has_parent;	      /* chain through a parent proxy */
+	bool allow_private; /* destinations private/loopback/link-local allowed */
+	bool has_parent;    /* chain through a parent proxy */
 	struct sockaddr_storage parent;
 	socklen_t parent_len;
 	char parent_str[64];
@@ -317,7 +378,7 @@ struct cfg_listener {
 	uint64_t splice_budget;
 	uint32_t connect_timeout_ms;
 	int backlog;
-	struct cfg_http http; /* mode http and forward; all zero for tcp */
+	struct cfg_http http;	    /* mode http and forward; all zero for tcp */
 	struct cfg_forward forward; /* mode forward only */
 };
 
@@ -395,6 +456,11 @@ struct cfg {
 #define CFG_DEF_RETRIES	     1u
 #define CFG_RETRIES_MAX	     16u
 
+/* Forward proxy defaults: CONNECT only to 443 (as Squid's SSL_ports); not measured here. */
+#define CFG_DEF_REALM	       "xdproxy"
+#define CFG_DEF_CONNECT_PORT   443u
+#define CFG_DEF_DNS_TIMEOUT_MS 2000u
+
 /*
  * Limits enforced by the parser: sndbuf/rcvbuf 0..1G, splice_budget 4K..1G,
  * connect_timeout 1ms..60m, stats_interval 0 or 100ms..60m, max_conns
@@ -410,6 +476,16 @@ struct cfg {
  * Each pool is checked by pool_new() (keys: the backends' addr_str) once
  * read; hash_key is refused with balance other than header/cookie. Map
  * pairs: 'from' not repeated within one map.
+ *
+ * forward: each rule's ports and schedule are checked by fpol_new() (policy/
+ * rules.h, which runs sched_parse) as they are read, each value where it
+ * stands (its message after "rule '<name>': "), then the rule, then each
+ * listener's whole policy once more with its connect_ports; domains by
+ * domset_add() (a repeat once normalized is refused), clients by
+ * cidr_parse() (the same prefix twice is refused, however written).
+ * Files named here (auth_file, domain_file) are only checked to be absolute
+ * paths: the proxy reads them at start and reports file:line there, and
+ * `xdproxy check` may run on another machine than the proxy.
  *
  * lb: a VIP's address, source and backends are one family; no two VIPs share
  * {address, port, protocol}; no backend is listed twice in a VIP (same
