@@ -3327,6 +3327,52 @@ static void test_fwd_connect_ports(void **state)
 	cfg_free(cfg);
 }
 
+static void test_fwd_transparent(void **state)
+{
+	const struct cfg_forward *f;
+	struct cfg *cfg;
+
+	(void)state;
+	cfg = parse_fwd(6, "      transparent: true\n", 0);
+	f = &cfg->listeners[0].forward;
+	assert_true(f->transparent);
+	assert_int_equal(f->nr_http_ports, 0); /* the proxy's default: 80 */
+	assert_string_equal(f->intercept_cgroup, "");
+	cfg_free(cfg);
+	cfg = parse_fwd(6,
+			"      transparent: true\n      http_ports: [80, 8080]\n"
+			"      intercept_cgroup: /xdp/clients\n      intercept_ports: [80, 443, 8080]\n",
+			0);
+	f = &cfg->listeners[0].forward;
+	assert_int_equal(f->nr_http_ports, 2);
+	assert_int_equal(f->http_ports[1], 8080);
+	assert_string_equal(f->intercept_cgroup, "/xdp/clients");
+	assert_int_equal(f->nr_intercept_ports, 3);
+	assert_int_equal(f->intercept_ports[2], 8080);
+	cfg_free(cfg);
+}
+
+static void test_err_fwd_transparent(void **state)
+{
+	(void)state;
+	expect_fwd_error("6:20", "transparent: ", 6, "      transparent: maybe\n", 0);
+	expect_fwd_error("6:19", "only with transparent: true", 6, "      http_ports: [80]\n", 0);
+	expect_fwd_error("6:25", "only with transparent: true", 6,
+			 "      intercept_cgroup: /x\n", 0);
+	expect_fwd_error("7:19", "http_ports: empty list", 6,
+			 "      transparent: true\n      http_ports: []\n", 0);
+	expect_fwd_error("7:24", "http_ports: 80 is listed twice", 6,
+			 "      transparent: true\n      http_ports: [80, 80]\n", 0);
+	expect_fwd_error("7:25", "intercept_cgroup: '../x' must be a cgroup path", 6,
+			 "      transparent: true\n      intercept_cgroup: ../x\n", 0);
+	expect_fwd_error("7:24", "intercept_ports: only with intercept_cgroup", 6,
+			 "      transparent: true\n      intercept_ports: [80]\n", 0);
+	expect_fwd_error("8:25", "intercept_ports: 0 out of range", 6,
+			 "      transparent: true\n      intercept_cgroup: /x\n"
+			 "      intercept_ports: [0]\n",
+			 0);
+}
+
 static void test_fwd_parent(void **state)
 {
 	const struct sockaddr_in *sin;
@@ -4271,6 +4317,8 @@ int main(void)
 	    cmocka_unit_test(test_fwd_anonymous),
 	    cmocka_unit_test(test_fwd_connect_ports),
 	    cmocka_unit_test(test_fwd_parent),
+	    cmocka_unit_test(test_fwd_transparent),
+	    cmocka_unit_test(test_err_fwd_transparent),
 	    cmocka_unit_test(test_fwd_dns),
 	    cmocka_unit_test(test_fwd_rule_defaults),
 	    cmocka_unit_test(test_fwd_rule_names),

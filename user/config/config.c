@@ -1531,41 +1531,72 @@ static int cfg_parse_clients(struct cfg_ctx *ctx, yaml_node_t *seq, const char *
 	return ret;
 }
 
-static int cfg_parse_connect_ports(struct cfg_ctx *ctx, yaml_node_t *seq, struct cfg_forward *f)
+/* A list of ports 1..65535 without repeats, under key; [] is refused with hint. */
+static int cfg_parse_port_list(struct cfg_ctx *ctx, yaml_node_t *seq, const char *key,
+			       const char *hint, uint16_t **out, size_t *nr)
 {
 	uint64_t x = 0;
 	size_t n = 0;
 	int ret;
 
 	if (!cfg_is_null(seq)) {
-		ret = cfg_expect(ctx, seq, YAML_SEQUENCE_NODE, "connect_ports");
+		ret = cfg_expect(ctx, seq, YAML_SEQUENCE_NODE, key);
 		if (ret)
 			return ret;
 		n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
 	}
-	/* No CONNECT at all is a rule's job: one list, one meaning. */
 	if (!n)
-		return cfg_error(ctx, seq->start_mark,
-				 "connect_ports: empty list (to refuse every CONNECT, add a rule "
-				 "with action: deny and methods: connect)");
-	f->connect_ports = calloc(n, sizeof(*f->connect_ports));
-	if (!f->connect_ports)
+		return cfg_error(ctx, seq->start_mark, "%s: empty list (%s)", key, hint);
+	*out = calloc(n, sizeof(**out));
+	if (!*out)
 		return cfg_oom(ctx);
 	for (size_t i = 0; i < n; i++) {
 		yaml_node_t *item = cfg_node(ctx, seq->data.sequence.items.start[i]);
 
-		ret = cfg_get_uint(ctx, item, "connect_ports", 1, 65535, &x);
+		ret = cfg_get_uint(ctx, item, key, 1, 65535, &x);
 		if (ret)
 			return ret;
 		for (size_t j = 0; j < i; j++) {
-			if (f->connect_ports[j] == x)
-				return cfg_error(ctx, item->start_mark,
-						 "connect_ports: %llu is listed twice",
-						 (unsigned long long)x);
+			if ((*out)[j] == x)
+				return cfg_error(ctx, item->start_mark, "%s: %llu is listed twice",
+						 key, (unsigned long long)x);
 		}
-		f->connect_ports[i] = (uint16_t)x;
-		f->nr_connect_ports = i + 1;
+		(*out)[i] = (uint16_t)x;
+		*nr = i + 1;
 	}
+	return 0;
+}
+
+static int cfg_parse_connect_ports(struct cfg_ctx *ctx, yaml_node_t *seq, struct cfg_forward *f)
+{
+	/* No CONNECT at all is a rule's job: one list, one meaning. */
+	return cfg_parse_port_list(ctx, seq, "connect_ports",
+				   "to refuse every CONNECT, add a rule with action: deny and "
+				   "methods: connect",
+				   &f->connect_ports, &f->nr_connect_ports);
+}
+
+/* A cgroup v2 path, absolute or relative to the cgroup v2 root: no "..", printable. */
+static int cfg_get_cgroup(struct cfg_ctx *ctx, yaml_node_t *n, char *out)
+{
+	const char *v;
+	int ret;
+
+	ret = cfg_scalar(ctx, n, "intercept_cgroup", &v);
+	if (ret)
+		return ret;
+	if (!*v || strlen(v) >= CFG_PATH_MAX || strstr(v, ".."))
+		return cfg_error(ctx, n->start_mark,
+				 "intercept_cgroup: '%s' must be a cgroup path (below the cgroup "
+				 "v2 root), without '..', shorter than %d bytes",
+				 Q(v), CFG_PATH_MAX);
+	for (const char *p = v; *p; p++)
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+			return cfg_error(ctx, n->start_mark,
+					 "intercept_cgroup: '%s': only printable characters, "
+					 "no spaces",
+					 Q(v));
+	strcpy(out, v);
 	return 0;
 }
 
@@ -2059,6 +2090,8 @@ static void cfg_forward_free(struct cfg_forward *f)
 {
 	cfg_strings_free(f->clients, f->nr_clients);
 	free(f->connect_ports);
+	free(f->http_ports);
+	free(f->intercept_ports);
 	for (size_t i = 0; f->rules && i < f->nr_rules; i++) {
 		struct cfg_fwd_rule *r = &f->rules[i];
 
@@ -2117,7 +2150,8 @@ out:
 
 static const char *const forward_keys[] = {
     "clients",	     "auth_file", "auth_realm",	 "anonymous",	"user_agent", "connect_ports",
-    "allow_private", "parent",	  "dns_servers", "dns_timeout", "rules",
+    "allow_private", "parent",	  "dns_servers", "dns_timeout", "rules",      "transparent",
+    "http_ports",    "intercept_cgroup", "intercept_ports",
 };
 enum {
 	FK_CLIENTS,
@@ -2131,6 +2165,10 @@ enum {
 	FK_DNS_SERVERS,
 	FK_DNS_TIMEOUT,
 	FK_RULES,
+	FK_TRANSPARENT,
+	FK_HTTP_PORTS,
+	FK_INTERCEPT_CGROUP,
+	FK_INTERCEPT_PORTS,
 };
 
 /* What a forward listener gets for what its forward block leaves out. */
@@ -2163,6 +2201,7 @@ static int cfg_forward_defaults(struct cfg_ctx *ctx, struct cfg_forward *f)
 static int cfg_parse_forward(struct cfg_ctx *ctx, yaml_node_t *map, struct cfg_listener *l)
 {
 	yaml_node_t *val, *realm_node = NULL, *ua_node = NULL, *rules_node = NULL;
+	yaml_node_t *transp_node = NULL, *ip_node = NULL;
 	struct cfg_forward *f = &l->forward;
 	struct sockaddr_in6 *p6 = (struct sockaddr_in6 *)&f->parent;
 	struct sockaddr_in *p4 = (struct sockaddr_in *)&f->parent;
@@ -2236,6 +2275,27 @@ static int cfg_parse_forward(struct cfg_ctx *ctx, yaml_node_t *map, struct cfg_l
 					     sizeof(*f->rules), cfg_parse_fwd_rule);
 			rules_node = val;
 			break;
+		case FK_TRANSPARENT:
+			ret = cfg_get_bool(ctx, val, "transparent", &f->transparent);
+			break;
+		case FK_HTTP_PORTS:
+			ret = cfg_parse_port_list(ctx, val, "http_ports",
+						  "leave it out for port 80; every intercepted "
+						  "port not listed is a tunnel",
+						  &f->http_ports, &f->nr_http_ports);
+			transp_node = transp_node ? transp_node : val;
+			break;
+		case FK_INTERCEPT_CGROUP:
+			ret = cfg_get_cgroup(ctx, val, f->intercept_cgroup);
+			transp_node = transp_node ? transp_node : val;
+			break;
+		case FK_INTERCEPT_PORTS:
+			ret = cfg_parse_port_list(ctx, val, "intercept_ports",
+						  "leave it out for ports 80 and 443",
+						  &f->intercept_ports, &f->nr_intercept_ports);
+			ip_node = val;
+			transp_node = transp_node ? transp_node : val;
+			break;
 		}
 		if (ret)
 			return ret;
@@ -2249,6 +2309,14 @@ static int cfg_parse_forward(struct cfg_ctx *ctx, yaml_node_t *map, struct cfg_l
 		return cfg_error(ctx, realm_node->start_mark,
 				 "auth_realm: only with an auth_file (there is no "
 				 "authentication to name)");
+	if (transp_node && !f->transparent)
+		return cfg_error(ctx, transp_node->start_mark,
+				 "only with transparent: true (intercepted connections are what "
+				 "this is about)");
+	if (ip_node && !f->intercept_cgroup[0])
+		return cfg_error(ctx, ip_node->start_mark,
+				 "intercept_ports: only with intercept_cgroup (xdproxy intercept "
+				 "--ports sets them otherwise)");
 	ret = cfg_forward_defaults(ctx, f);
 	if (!ret && f->nr_rules)
 		ret = cfg_check_policy(ctx, rules_node, f);

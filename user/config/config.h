@@ -103,6 +103,13 @@
  *                                # a.b.c.d[:port], [v6addr]:port or a bare v6addr
  *                                # (c-ares' csv form), at most 255 bytes
  *         dns_timeout: 2s        # 100ms..60s
+ *         transparent: false     # also take connections bpf/intercept.bpf.c redirected
+ *                                # from a cgroup (xdproxy intercept, or intercept_cgroup)
+ *         http_ports: [80]       # transparent: intercepted ports that speak plain HTTP;
+ *                                # other intercepted ports are tunnels
+ *         intercept_cgroup: /clients  # transparent: attach the interception to this
+ *                                # cgroup (v2 path) while running; absent: none
+ *         intercept_ports: [80, 443]  # with intercept_cgroup: which ports to intercept
  *         rules:                 # ordered, the first match wins; none matching:
  *                                # allowed (end with "- action: deny" to deny the rest).
  *                                # A rule matches when all its conditions hold; one
