@@ -502,10 +502,12 @@ static void fp_dns_cb(void *arg, int status, const struct dns_result *r)
 	t->fp_q = NULL;
 	if (status) {
 		pr_debug("forward: %s: %s", t->fp_host, dns_strerror(status));
-		hp_conn_answer(c, status == -ENOENT || status == -ENODATA ? 502 : 504,
-			       status == -ENOENT    ? "502-dns-nxdomain"
-			       : status == -ENODATA ? "502-dns-nodata"
-						    : "504-dns");
+		/* a name that does not exist, or servers that refuse: 502; no answer: 504 */
+		hp_conn_answer(c, status == -ETIMEDOUT ? 504 : 502,
+			       status == -ENOENT      ? "502-dns-nxdomain"
+			       : status == -ENODATA   ? "502-dns-nodata"
+			       : status == -ETIMEDOUT ? "504-dns-timeout"
+						      : "502-dns");
 		hp_conn_progress(c);
 		return;
 	}

@@ -1159,8 +1159,13 @@ static bool conn_handoff(struct hp_conn *c)
 	h.cfd = c->fd;
 	h.bfd = u->fd;
 	h.listener = c->l->idx;
-	h.pool = (size_t)(u->be->wp - w->pools);
-	h.backend = u->be->idx;
+	if (c->l->lc->mode == CFG_MODE_FORWARD) {
+		h.pool = SIZE_MAX; /* a forward proxy's destination belongs to no pool */
+		h.backend = 0;
+	} else {
+		h.pool = (size_t)(u->be->wp - w->pools);
+		h.backend = u->be->idx;
+	}
 	pthread_mutex_lock(&s->handoff_lock);
 	ok = s->handoff_n < s->handoff_cap;
 	if (ok)

@@ -76,7 +76,8 @@ void hp_server_free(struct hp_server *s);
 struct hp_handoff {
 	int cfd, bfd;	 /* the caller owns them from now on */
 	size_t listener; /* index in cfg.listeners */
-	size_t pool;	 /* index in cfg.pools, and backend in that pool: for counters */
+	size_t pool;	 /* index in cfg.pools, and backend in that pool: for counters;
+			    SIZE_MAX: none (a forward proxy's tunnel) */
 	size_t backend;
 };
 typedef void (*hp_handoff_fn)(void *arg, const struct hp_handoff *h);

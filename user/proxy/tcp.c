@@ -862,7 +862,8 @@ int tp_proxy_adopt(struct tp_proxy *p, size_t li, int cfd, int bfd, size_t pool,
 {
 	struct tp_session *s;
 
-	if (li >= p->nr_ls || pool >= p->cfg->nr_pools || be >= p->pools[pool].n ||
+	if (li >= p->nr_ls ||
+	    (pool != SIZE_MAX && (pool >= p->cfg->nr_pools || be >= p->pools[pool].n)) ||
 	    !(s = calloc(1, sizeof(*s)))) {
 		close(cfd);
 		close(bfd);
@@ -873,7 +874,7 @@ int tp_proxy_adopt(struct tp_proxy *p, size_t li, int cfd, int bfd, size_t pool,
 	s->cfd = cfd;
 	s->bfd = bfd;
 	s->slot = TP_NO_SLOT;
-	s->be = &p->pools[pool].be[be];
+	s->be = pool == SIZE_MAX ? NULL : &p->pools[pool].be[be];
 	half_init(&s->c2b, s, &s->cfd, &s->bfd);
 	half_init(&s->b2c, s, &s->bfd, &s->cfd);
 	s->next = p->sessions;
@@ -894,8 +895,10 @@ int tp_proxy_adopt(struct tp_proxy *p, size_t li, int cfd, int bfd, size_t pool,
 	s->bfd_watched = true;
 	/* connected already: the rest is what a new session does once up */
 	s->state = S_RUNNING;
-	s->be->st.conns++;
-	s->be->st.active++;
+	if (s->be) {
+		s->be->st.conns++;
+		s->be->st.active++;
+	}
 	session_start_running(s);
 	return 0;
 }
