@@ -85,6 +85,31 @@ today=$(date -u +%a | tr 'A-Z' 'a-z')
 others=$(for d in mon tue wed thu fri sat sun; do [[ $d != "$today" ]] && printf '%s,' "$d"; done)
 others=${others%,}
 
+# Transparent interception: a cgroup of our own whose processes' connections
+# to ports 80 and 443 the proxy's BPF hooks send to the transparent listener.
+CG_ROOT=
+for d in /sys/fs/cgroup /sys/fs/cgroup/unified; do
+	[[ -e $d/cgroup.controllers ]] && { CG_ROOT=$d; break; }
+done
+CG_NAME="$T_PREFIX-clients"
+if [[ -n $CG_ROOT ]] && mkdir "$CG_ROOT/$CG_NAME" 2>/dev/null; then
+	trap 'rmdir "$CG_ROOT/$CG_NAME" 2>/dev/null; t_cleanup' EXIT
+	TRANSPARENT="  - name: tp
+    bind: 127.0.0.1:3131
+    mode: forward
+    forward:
+      dns_servers: \"127.0.0.1:5353\"
+      transparent: true
+      intercept_cgroup: $CG_NAME
+      rules:
+        - name: blocked
+          action: deny
+          domains: [\".blocked.test\"]"
+else
+	CG_NAME=
+	TRANSPARENT=
+fi
+
 cat >"$T_TMP/xdproxy.yaml" <<EOF
 global:
   stats_interval: 0
@@ -132,6 +157,7 @@ listeners:
       dns_servers: "127.0.0.1:5353"
       anonymous: true
       user_agent: "Anonymous/1.0"
+$TRANSPARENT
 EOF
 if ! start_proxy fp "$T_TMP/xdproxy.yaml"; then
 	fail "xdproxy starts with forward listeners"
@@ -224,6 +250,31 @@ for i in "${!bad[@]}"; do
 done
 check "malformed proxy requests answered 400: $n_ok of ${#bad[@]}" test "$n_ok" = "${#bad[@]}"
 
+# --- transparent interception -------------------------------------------------------
+# incg CMD...: CMD in the intercepted cgroup (and the proxy's namespace).
+incg() { sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$CG_ROOT/$CG_NAME" ip netns exec "$T_PREFIX-fp" "$@"; }
+if [[ -z $CG_NAME ]]; then
+	skip "transparent interception: no cgroup v2 here"
+else
+	out=$(incg curl -sS --max-time 10 -H 'Host: www.test' http://198.18.50.2/)
+	check "intercepted HTTP (no -x) reaches the origin through the proxy ($out)" test "$out" = "plain origin"
+	check "... and the proxy logged it as intercepted" \
+		grep -q '"target":"/","protocol":"HTTP/1.1","status":200.*"backend":"www.test:80"' "$T_TMP/access.log"
+	c=$(incg curl -s --max-time 10 -o /dev/null -w '%{http_code}' -H 'Host: www.blocked.test' http://198.18.50.2/)
+	check "intercepted HTTP: the policy applies to its Host (403: $c)" test "$c" = 403
+	c=$(incg curl -s --max-time 10 -o /dev/null -w '%{http_code}' http://127.0.0.2/)
+	check "intercepted HTTP to a loopback destination is refused (403: $c)" test "$c" = 403
+	out=$(incg curl -sS --max-time 10 --cacert "$T_TMP/ngx/cert.pem" \
+		--resolve tls.test:443:198.18.50.3 https://tls.test/)
+	check "intercepted TLS (port 443) tunnels to its original destination ($out)" test "$out" = "plain origin"
+	kill -USR1 "$PROXY_PID"
+	sleep 0.2
+	n=$(grep 'stats http tp route=(default)' "$T_TMP/proxy.log" | tail -1 | sed -n 's/.*requests=\([0-9]*\).*/\1/p')
+	check "the transparent listener took the 4 intercepted connections ($n)" test "${n:-0}" -ge 4
+	out=$(nsx fp curl -sS --max-time 10 http://198.18.50.2/)
+	check "a process outside the cgroup is not intercepted ($out)" test "$out" = "plain origin"
+fi
+
 # --- log --------------------------------------------------------------------------
 sleep 0.2
 check "the access log names the user" grep -q '"user":"alice"' "$T_TMP/access.log"
@@ -234,6 +285,11 @@ kill "$PROXY_PID"
 wait "$PROXY_PID" 2>/dev/null
 rc=$?
 check "xdproxy exits cleanly on SIGTERM (rc $rc)" test "$rc" = 0
+if [[ -n $CG_NAME ]]; then
+	# Still intercepted, the connection would go to the dead proxy and fail.
+	out=$(incg curl -sS --max-time 5 -H 'Host: www.test' http://198.18.50.2/ 2>&1)
+	check "the interception it attached is gone after exit ($out)" test "$out" = "plain origin"
+fi
 if [[ $T_FAILS -gt 0 ]]; then
 	echo "--- proxy log (last 30 lines)"
 	tail -n 30 "$T_TMP/proxy.log"
