@@ -157,6 +157,11 @@ listeners:
       dns_servers: "127.0.0.1:5353"
       anonymous: true
       user_agent: "Anonymous/1.0"
+  - name: chain
+    bind: 127.0.0.1:3132
+    mode: forward
+    forward:
+      parent: 127.0.0.1:3128
 $TRANSPARENT
 EOF
 if ! start_proxy fp "$T_TMP/xdproxy.yaml"; then
@@ -228,6 +233,17 @@ check "anonymous: the fixed User-Agent" grep -qi '^User-Agent: Anonymous/1.0' <<
 out=$(cx -x $X -H 'X-Forwarded-For: 1.2.3.4' http://raw.test/headers)
 check "not anonymous: X-Forwarded-For names the client, not the spoofed value" \
 	grep -qi $'^X-Forwarded-For: 127.0.0.1\r$' <<<"$out"
+
+# --- a parent proxy ---------------------------------------------------------------
+out=$(cx -x http://127.0.0.1:3132 http://www.test/)
+check "through a parent proxy: absolute-form ($out)" test "$out" = "plain origin"
+out=$(cx -x http://127.0.0.1:3132 --cacert "$T_TMP/ngx/cert.pem" https://tls.test/)
+check "through a parent proxy: CONNECT ($out)" test "$out" = "plain origin"
+check "through a parent proxy: the parent's policy applies" \
+	test "$(code -x http://127.0.0.1:3132 http://blocked.test/)" = 403
+sleep 0.2
+check "the parent saw the chained requests in its log" \
+	test "$(grep -c '"target":"http://www.test/".*"backend":"www.test:80"' "$T_TMP/access.log")" -ge 2
 
 # --- malformed ------------------------------------------------------------------
 bad=(
