@@ -296,6 +296,11 @@ sleep 0.2
 check "the access log names the user" grep -q '"user":"alice"' "$T_TMP/access.log"
 check "the access log names the deciding rule" grep -q '"route":"blocked"' "$T_TMP/access.log"
 check "the access log names the destination" grep -q '"backend":"www.test:80"' "$T_TMP/access.log"
+big=$(stat -c %s "$T_TMP/ngx/www/big")
+check "a spliced tunnel's log line counts its bytes (>= $big sent)" \
+	awk -v big="$big" '/"verdict":"tunnel"/ && /"backend":"tls.test:443"/ {
+		if (match($0, /"bytes_sent":[0-9]+/)) { n = substr($0, RSTART + 13, RLENGTH - 13) + 0; if (n >= big) ok = 1 } }
+		END { exit !ok }' "$T_TMP/access.log"
 
 kill "$PROXY_PID"
 wait "$PROXY_PID" 2>/dev/null

@@ -71,7 +71,8 @@ static void log_stats(struct run_ctx *rc);
 /* An HTTP tunnel (after 101) becomes a spliced TCP session. */
 static void http_handoff(void *arg, const struct hp_handoff *h)
 {
-	int err = tp_proxy_adopt(arg, h->listener, h->cfd, h->bfd, h->pool, h->backend);
+	int err = tp_proxy_adopt(arg, h->listener, h->cfd, h->bfd, h->pool, h->backend, h->log_done,
+				 h->log_ctx);
 
 	if (err)
 		pr_warn("http: tunnel hand-off failed: %s", strerror(-err));
@@ -264,8 +265,12 @@ static int cmd_run(const char *path, const char *level)
 	log_stats(&rc);
 	ev_timer_cancel(rc.loop, rc.stats_timer);
 out_proxy:
-	hp_server_free(rc.http);
+	/*
+	 * Sessions first: adopted tunnels write their access log lines through
+	 * the HTTP server's log fd as they close.
+	 */
 	tp_proxy_free(rc.proxy);
+	hp_server_free(rc.http);
 out_sig:
 	if (sfd >= 0) {
 		ev_del_fd(rc.loop, sfd);

@@ -43,6 +43,7 @@
 #include "http/revmap.h"
 #include "net/proxyproto.h"
 #include "net/sock.h"
+#include "policy/rules.h"
 #include "route/pool.h"
 #include "route/rules.h"
 #include "util/log.h"
@@ -327,6 +328,116 @@ void hp_txn_log(struct hp_conn *c)
 		return;
 	if (write(s->log_fd, c->w->logline, len) < 0)
 		return; /* a full disk must not stop the proxy */
+}
+
+/*
+ * A tunnel's log line waits for its end: the spliced session (another
+ * thread, tcp.c) reports its bytes when it closes. Everything the line
+ * needs is copied here, since the connection is gone by then.
+ */
+struct hp_tlog {
+	int fd;
+	enum alog_format fmt;
+	struct sockaddr_storage client;
+	struct timespec start;
+	uint64_t start_mono_ms;
+	uint64_t bytes_sent, bytes_rcvd; /* before the hand-off */
+	uint16_t status;
+	uint8_t version;
+	uint16_t lmeth, ltarget, lhost, lref, lua;
+	char log[1024];
+	char route[CFG_NAME_MAX + FPOL_NAME_MAX];
+	char backend[HOST_NORM_MAX + 8];
+	char user[AUTH_USER_MAX + 1];
+};
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void tlog_done(void *ctx, uint64_t to_backend, uint64_t to_client)
+{
+	struct hp_tlog *l = ctx;
+	struct alog_rec r;
+	const char *p = l->log;
+	char line[HP_LOG_LINE];
+	size_t len;
+
+	memset(&r, 0, sizeof(r));
+	r.client = (const struct sockaddr *)&l->client;
+	r.start = l->start;
+	r.duration_us = (mono_ms() - l->start_mono_ms) * 1000;
+	if (l->lmeth) {
+		r.method = p;
+		r.method_len = l->lmeth;
+		p += l->lmeth;
+		r.target = p;
+		r.target_len = l->ltarget;
+		p += l->ltarget;
+		r.version = l->version;
+		r.host = l->lhost ? p : NULL;
+		r.host_len = l->lhost;
+		p += l->lhost;
+		r.referer = l->lref ? p : NULL;
+		r.referer_len = l->lref;
+		p += l->lref;
+		r.user_agent = l->lua ? p : NULL;
+		r.user_agent_len = l->lua;
+	}
+	r.status = l->status;
+	r.bytes_sent = l->bytes_sent + to_client;
+	r.bytes_received = l->bytes_rcvd + to_backend;
+	r.route = l->route[0] ? l->route : NULL;
+	r.backend = l->backend[0] ? l->backend : NULL;
+	r.user = l->user[0] ? l->user : NULL;
+	r.verdict = "tunnel";
+	r.upstream_ms = ALOG_UPSTREAM_NONE;
+	if (!alog_line(l->fmt, &r, line, sizeof(line), &len) && write(l->fd, line, len) < 0)
+		pr_debug("access log: %s", strerror(errno));
+	free(l);
+}
+
+/* The deferred log line of c's tunnel, or NULL (no access log, no memory). */
+static struct hp_tlog *tlog_new(struct hp_conn *c)
+{
+	struct hp_server *s = c->w->s;
+	struct hp_txn *t = c->t;
+	struct hp_tlog *l;
+
+	if (s->log_fd < 0 || !t || !(l = calloc(1, sizeof(*l))))
+		return NULL;
+	l->fd = s->log_fd;
+	l->fmt = s->log_fmt;
+	l->client = c->peer;
+	l->start = t->start_rt;
+	l->start_mono_ms = mono_ms() - (ev_now_ms(c->w->loop) - t->start_ms);
+	l->bytes_sent = t->bytes_sent;
+	l->bytes_rcvd = t->bytes_rcvd;
+	l->status = t->status;
+	l->version = t->version;
+	l->lmeth = t->lmeth;
+	l->ltarget = t->ltarget;
+	l->lhost = t->lhost;
+	l->lref = t->lref;
+	l->lua = t->lua;
+	memcpy(l->log, t->log, sizeof(l->log));
+	if (t->log_route)
+		snprintf(l->route, sizeof(l->route), "%s", t->log_route);
+	else if (t->rule >= 0)
+		snprintf(
+		    l->route, sizeof(l->route), "%s",
+		    route_rule_get(s->rt[c->l->lc - s->cfg->listeners], (size_t)t->rule)->name);
+	if (t->log_backend)
+		snprintf(l->backend, sizeof(l->backend), "%s", t->log_backend);
+	else if (t->be)
+		snprintf(l->backend, sizeof(l->backend), "%s", t->be->cb->addr_str);
+	if (t->log_user)
+		snprintf(l->user, sizeof(l->user), "%s", t->log_user);
+	return l;
 }
 
 /* ------------------------------------------------------------------ upstream */
@@ -1158,6 +1269,8 @@ static bool conn_handoff(struct hp_conn *c)
 		return false;
 	h.cfd = c->fd;
 	h.bfd = u->fd;
+	h.log_ctx = tlog_new(c);
+	h.log_done = h.log_ctx ? tlog_done : NULL;
 	h.listener = c->l->idx;
 	if (c->l->lc->mode == CFG_MODE_FORWARD) {
 		h.pool = SIZE_MAX; /* a forward proxy's destination belongs to no pool */
@@ -1171,12 +1284,15 @@ static bool conn_handoff(struct hp_conn *c)
 	if (ok)
 		s->handoff_q[s->handoff_n++] = h;
 	pthread_mutex_unlock(&s->handoff_lock);
-	if (!ok)
+	if (!ok) {
+		free(h.log_ctx);
 		return false; /* the queue is full: relay here */
+	}
 	if (write(s->handoff_fd, &one, sizeof(one)) < 0)
 		pr_warn("http: cannot wake the splice thread: %s", strerror(errno));
 	w->tot.handoffs++;
-	hp_txn_log(c);
+	if (!h.log_ctx)
+		hp_txn_log(c); /* no deferred line: say at least that it started */
 	/* forget both sockets without closing them: they belong to the TCP proxy now */
 	ev_del_fd(w->loop, c->fd);
 	ev_del_fd(w->loop, u->fd);
@@ -2234,6 +2350,7 @@ void hp_server_free(struct hp_server *s)
 		for (size_t i = 0; i < s->handoff_n; i++) {
 			close(s->handoff_q[i].cfd);
 			close(s->handoff_q[i].bfd);
+			free(s->handoff_q[i].log_ctx);
 		}
 	}
 	free(s->handoff_q);

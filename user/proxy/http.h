@@ -79,6 +79,14 @@ struct hp_handoff {
 	size_t pool;	 /* index in cfg.pools, and backend in that pool: for counters;
 			    SIZE_MAX: none (a forward proxy's tunnel) */
 	size_t backend;
+	/*
+	 * The tunnel's access log line, written when its session ends:
+	 * log_done(log_ctx, bytes to the backend, bytes to the client), once,
+	 * from the thread that owns the session; it frees log_ctx. NULL: no
+	 * line to write.
+	 */
+	void (*log_done)(void *log_ctx, uint64_t to_backend, uint64_t to_client);
+	void *log_ctx;
 };
 typedef void (*hp_handoff_fn)(void *arg, const struct hp_handoff *h);
 

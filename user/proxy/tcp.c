@@ -105,6 +105,8 @@ struct tp_session {
 	uint32_t slot; /* even slot of the pair, or TP_NO_SLOT */
 	bool cfd_watched, bfd_watched;
 	struct ev_timer *timer;
+	void (*done)(void *ctx, uint64_t c2b, uint64_t b2c); /* adopted: its log line */
+	void *done_ctx;
 	uint64_t tried; /* bitmap of tried backends (first 64) */
 	unsigned attempts;
 };
@@ -771,12 +773,14 @@ static void session_close(struct tp_session *s, bool abort)
 {
 	struct tp_proxy *p = s->p;
 
+	uint64_t k1 = 0, k2 = 0;
+
 	ev_timer_cancel(p->loop, s->timer);
 	s->timer = NULL;
 	if (s->slot != TP_NO_SLOT) {
+		k1 = half_kernel_bytes(&s->c2b);
+		k2 = half_kernel_bytes(&s->b2c);
 		if (s->be) {
-			uint64_t k1 = half_kernel_bytes(&s->c2b), k2 = half_kernel_bytes(&s->b2c);
-
 			s->be->st.bytes_c2b += k1;
 			s->be->st.bytes_b2c += k2;
 			s->be->st.kernel_bytes += k1 + k2;
@@ -785,6 +789,10 @@ static void session_close(struct tp_session *s, bool abort)
 		p->by_slot[s->slot / 2] = NULL;
 		slot_free(p, s->slot);
 		p->tot.spliced_active--;
+	}
+	if (s->done) {
+		s->done(s->done_ctx, s->c2b.bytes + k1, s->b2c.bytes + k2);
+		s->done = NULL;
 	}
 	if (s->be && s->state == S_RUNNING) {
 		s->be->st.bytes_c2b += s->c2b.bytes;
@@ -858,7 +866,8 @@ static void listener_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg
 	}
 }
 
-int tp_proxy_adopt(struct tp_proxy *p, size_t li, int cfd, int bfd, size_t pool, size_t be)
+int tp_proxy_adopt(struct tp_proxy *p, size_t li, int cfd, int bfd, size_t pool, size_t be,
+		   void (*done)(void *ctx, uint64_t c2b, uint64_t b2c), void *ctx)
 {
 	struct tp_session *s;
 
@@ -867,8 +876,12 @@ int tp_proxy_adopt(struct tp_proxy *p, size_t li, int cfd, int bfd, size_t pool,
 	    !(s = calloc(1, sizeof(*s)))) {
 		close(cfd);
 		close(bfd);
+		if (done)
+			done(ctx, 0, 0);
 		return -EINVAL;
 	}
+	s->done = done;
+	s->done_ctx = ctx;
 	s->p = p;
 	s->l = &p->ls[li];
 	s->cfd = cfd;

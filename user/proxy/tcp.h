@@ -52,11 +52,14 @@ void tp_proxy_free(struct tp_proxy *p);
  * Takes over a connected client/backend socket pair from the HTTP proxy (a
  * tunnel after 101) as a running session of listener li: spliced as that
  * listener's `splice` says, with its budget and buffers, counted on
- * backend be of pool. Bytes already in the kernel are relayed before the
- * splice starts, as for a new session. On this loop's thread only.
- * 0, or -errno with both fds closed.
+ * backend be of pool (SIZE_MAX: none). Bytes already in the kernel are
+ * relayed before the splice starts, as for a new session. done(ctx, bytes
+ * client->backend, bytes backend->client) runs once when the session ends
+ * (also when adopting fails). On this loop's thread only. 0, or -errno
+ * with both fds closed.
  */
-int tp_proxy_adopt(struct tp_proxy *p, size_t li, int cfd, int bfd, size_t pool, size_t be);
+int tp_proxy_adopt(struct tp_proxy *p, size_t li, int cfd, int bfd, size_t pool, size_t be,
+		   void (*done)(void *ctx, uint64_t c2b, uint64_t b2c), void *ctx);
 
 void tp_proxy_totals(struct tp_proxy *p, struct tp_totals *out);
 /* Stats of backend i of pool; NULL when out of range. Refreshes live bytes. */
