@@ -39,6 +39,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
 
 #include "proxy/http_int.h"
 #include "bpfctl/intercept.h"
@@ -62,6 +64,107 @@ struct fp_listener {
 static struct fp_listener *fp_of(const struct hp_conn *c)
 {
 	return &c->w->s->fp[c->l->idx];
+}
+
+/*
+ * Password hashes cost tens of milliseconds (yescrypt): a cache miss is
+ * checked by the server's auth thread, not on a worker's loop, so one
+ * client sending fresh credentials cannot stall everybody else. Jobs go to
+ * the thread through a queue; results come back through the worker's own
+ * queue and eventfd. A job belongs to the worker that made it; only that
+ * worker reads or changes job->c (NULL once the connection is gone).
+ */
+struct fp_auth_job {
+	struct fp_auth_job *next;
+	struct hp_worker *w;
+	struct hp_conn *c; /* NULL: the connection went away meanwhile */
+	const struct auth_db *db;
+	int rc; /* the thread's verdict */
+	char user[AUTH_USER_MAX + 1];
+	size_t len;
+	char value[]; /* the Proxy-Authorization value */
+};
+
+struct fp_auth_pool {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct fp_auth_job *head, *tail;
+	bool stop;
+};
+
+static void *auth_thread(void *arg)
+{
+	struct fp_auth_pool *ap = arg;
+
+	for (;;) {
+		struct fp_auth_job *j;
+		uint64_t one = 1;
+
+		pthread_mutex_lock(&ap->lock);
+		while (!ap->head && !ap->stop)
+			pthread_cond_wait(&ap->cond, &ap->lock);
+		j = ap->head;
+		if (j) {
+			ap->head = j->next;
+			if (!ap->head)
+				ap->tail = NULL;
+		}
+		pthread_mutex_unlock(&ap->lock);
+		if (!j)
+			return NULL; /* stopping and nothing left */
+		j->rc = auth_check_basic(j->db, j->value, j->len, j->user, sizeof(j->user));
+		pthread_mutex_lock(&j->w->auth_lock);
+		j->next = j->w->auth_done;
+		j->w->auth_done = j;
+		pthread_mutex_unlock(&j->w->auth_lock);
+		if (write(j->w->auth_fd, &one, sizeof(one)) < 0)
+			pr_warn("forward: cannot wake a worker: %s", strerror(errno));
+	}
+}
+
+static void fp_request_go(struct hp_conn *c);
+
+static void fp_auth_answer(struct hp_conn *c, int rc)
+{
+	struct fp_listener *fl = fp_of(c);
+
+	hp_conn_answer_hdr(c, rc == -EINVAL ? 400 : 407, rc == -EINVAL ? NULL : fl->challenge,
+			   rc == -EINVAL ? "400-proxy-authorization" : "407-bad-credentials");
+}
+
+/* A worker's eventfd: the auth thread finished jobs of this worker. */
+static void auth_done_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct hp_worker *w = arg;
+	struct fp_auth_job *j, *next;
+	uint64_t v;
+
+	(void)loop;
+	(void)events;
+	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		return;
+	pthread_mutex_lock(&w->auth_lock);
+	j = w->auth_done;
+	w->auth_done = NULL;
+	pthread_mutex_unlock(&w->auth_lock);
+	for (; j; j = next) {
+		struct hp_conn *c = j->c;
+
+		next = j->next;
+		if (c) {
+			c->t->fp_auth = NULL;
+			if (j->rc == 0) {
+				memcpy(c->t->fp_user, j->user, sizeof(c->t->fp_user));
+				c->t->log_user = c->t->fp_user;
+				fp_request_go(c);
+			} else {
+				fp_auth_answer(c, j->rc);
+			}
+			hp_conn_progress(c);
+		}
+		free(j);
+	}
 }
 
 /* ------------------------------------------------------------------ set-up */
@@ -284,6 +387,26 @@ static int fp_intercept_init(struct hp_server *s, const struct cfg_listener *lc)
 	return 0;
 }
 
+static int fp_auth_pool_start(struct hp_server *s)
+{
+	struct fp_auth_pool *ap = calloc(1, sizeof(*ap));
+	int err;
+
+	if (!ap)
+		return -ENOMEM;
+	pthread_mutex_init(&ap->lock, NULL);
+	pthread_cond_init(&ap->cond, NULL);
+	err = pthread_create(&ap->thread, NULL, auth_thread, ap);
+	if (err) {
+		pthread_mutex_destroy(&ap->lock);
+		pthread_cond_destroy(&ap->cond);
+		free(ap);
+		return -err;
+	}
+	s->auth = ap;
+	return 0;
+}
+
 int fp_server_init(struct hp_server *s)
 {
 	const struct cfg *cfg = s->cfg;
@@ -292,6 +415,14 @@ int fp_server_init(struct hp_server *s)
 	s->fp = calloc(cfg->nr_listeners, sizeof(*s->fp));
 	if (!s->fp)
 		return -ENOMEM;
+	for (size_t i = 0; i < cfg->nr_listeners; i++) {
+		if (cfg->listeners[i].mode == CFG_MODE_FORWARD &&
+		    cfg->listeners[i].forward.auth_file[0] && !s->auth) {
+			err = fp_auth_pool_start(s);
+			if (err)
+				return err;
+		}
+	}
 	for (size_t i = 0; i < cfg->nr_listeners; i++) {
 		if (cfg->listeners[i].mode != CFG_MODE_FORWARD)
 			continue;
@@ -307,8 +438,35 @@ int fp_server_init(struct hp_server *s)
 	return 0;
 }
 
+/*
+ * After the workers are gone: the thread finishes what is queued (results
+ * go to worker queues nobody reads; the jobs are freed with them).
+ */
+static void fp_auth_pool_stop(struct hp_server *s)
+{
+	struct fp_auth_pool *ap = s->auth;
+
+	if (!ap)
+		return;
+	pthread_mutex_lock(&ap->lock);
+	ap->stop = true;
+	pthread_cond_broadcast(&ap->cond);
+	pthread_mutex_unlock(&ap->lock);
+	pthread_join(ap->thread, NULL);
+	pthread_mutex_destroy(&ap->lock);
+	pthread_cond_destroy(&ap->cond);
+	free(ap);
+	s->auth = NULL;
+}
+
+void fp_server_quiesce(struct hp_server *s)
+{
+	fp_auth_pool_stop(s);
+}
+
 void fp_server_free(struct hp_server *s)
 {
+	fp_auth_pool_stop(s);
 	intercept_ctl_close(s->icpt);
 	s->icpt = NULL;
 	if (s->icpt_own) {
@@ -350,6 +508,11 @@ int fp_worker_init(struct hp_worker *w)
 		l->fwp.cp = &l->fcp;
 		l->fwp.be = &l->fbe;
 	}
+	if (w->s->auth) {
+		w->auth_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (w->auth_fd < 0 || ev_add_fd(w->loop, w->auth_fd, EV_READ, auth_done_cb, w))
+			return -errno ? -errno : -ENOMEM;
+	}
 	if (first) {
 		struct dns_opts o;
 
@@ -370,8 +533,24 @@ int fp_worker_init(struct hp_worker *w)
 
 void fp_worker_free(struct hp_worker *w)
 {
+	struct fp_auth_job *j, *next;
+
 	dns_free(w->dns);
 	w->dns = NULL;
+	if (w->auth_fd >= 0) {
+		ev_del_fd(w->loop, w->auth_fd);
+		close(w->auth_fd);
+		w->auth_fd = -1;
+	}
+	/* results nobody will read: every connection is closed by now */
+	pthread_mutex_lock(&w->auth_lock);
+	j = w->auth_done;
+	w->auth_done = NULL;
+	pthread_mutex_unlock(&w->auth_lock);
+	for (; j; j = next) {
+		next = j->next;
+		free(j);
+	}
 }
 
 void fp_txn_stop(struct hp_conn *c)
@@ -379,6 +558,10 @@ void fp_txn_stop(struct hp_conn *c)
 	if (c->t && c->t->fp_q) {
 		dns_cancel(c->t->fp_q);
 		c->t->fp_q = NULL;
+	}
+	if (c->t && c->t->fp_auth) {
+		c->t->fp_auth->c = NULL; /* the job comes back to nobody */
+		c->t->fp_auth = NULL;
 	}
 }
 
@@ -580,13 +763,18 @@ void fp_up_failed(struct hp_conn *c, bool connect, bool timeout)
 	hp_conn_answer(c, timeout ? 504 : 502, timeout ? "504-timeout" : "502-upstream");
 }
 
-/* Proxy-Authorization: 0 and t->fp_user set, or an answer was queued (-EACCES). */
+/*
+ * Proxy-Authorization: 0 (t->fp_user set), -EACCES (an answer was queued)
+ * or -EINPROGRESS (the auth thread has it: fp_request_go follows).
+ */
 static int fp_auth(struct hp_conn *c, const char *buf)
 {
 	struct fp_listener *fl = fp_of(c);
+	struct fp_auth_pool *ap = c->w->s->auth;
 	struct hp_txn *t = c->t;
 	const struct h1_msg *m = &t->req;
 	int i = h1_field_find(m, buf, "proxy-authorization", 0);
+	struct fp_auth_job *j;
 	int rc;
 
 	if (i < 0) {
@@ -597,22 +785,40 @@ static int fp_auth(struct hp_conn *c, const char *buf)
 		hp_conn_answer(c, 400, "400-proxy-authorization-dup");
 		return -EACCES;
 	}
-	/*
-	 * A hit costs a hash-table lookup; a miss runs the password hash here
-	 * (tens of ms for yescrypt): once per credential and TTL, on the loop.
-	 */
+	/* a hit costs a hash-table lookup: the common case of a keep-alive client */
 	rc = auth_check_cached(fl->auth, buf + m->fields[i].value.off, m->fields[i].value.len,
 			       t->fp_user, sizeof(t->fp_user));
-	if (rc == -ENOENT)
-		rc = auth_check_basic(fl->auth, buf + m->fields[i].value.off,
-				      m->fields[i].value.len, t->fp_user, sizeof(t->fp_user));
 	if (rc == 0) {
 		t->log_user = t->fp_user;
 		return 0;
 	}
-	hp_conn_answer_hdr(c, rc == -EINVAL ? 400 : 407, rc == -EINVAL ? NULL : fl->challenge,
-			   rc == -EINVAL ? "400-proxy-authorization" : "407-bad-credentials");
-	return -EACCES;
+	if (rc != -ENOENT) {
+		fp_auth_answer(c, rc);
+		return -EACCES;
+	}
+	j = malloc(sizeof(*j) + m->fields[i].value.len + 1);
+	if (!j || !ap) {
+		free(j);
+		hp_conn_answer(c, 500, "500-auth");
+		return -EACCES;
+	}
+	memset(j, 0, sizeof(*j));
+	j->w = c->w;
+	j->c = c;
+	j->db = fl->auth;
+	j->len = m->fields[i].value.len;
+	memcpy(j->value, buf + m->fields[i].value.off, j->len);
+	j->value[j->len] = 0;
+	t->fp_auth = j;
+	pthread_mutex_lock(&ap->lock);
+	if (ap->tail)
+		ap->tail->next = j;
+	else
+		ap->head = j;
+	ap->tail = j;
+	pthread_cond_signal(&ap->cond);
+	pthread_mutex_unlock(&ap->lock);
+	return -EINPROGRESS;
 }
 
 static bool port_in(uint16_t port, const uint16_t *ports, size_t n, uint16_t def)
@@ -790,16 +996,9 @@ static void fp_request_transparent(struct hp_conn *c, const char *buf)
 void fp_request(struct hp_conn *c)
 {
 	struct fp_listener *fl = fp_of(c);
-	const struct cfg_forward *f = &c->l->lc->forward;
 	struct hp_txn *t = c->t;
 	const char *buf = c->in.p + t->head_at;
 	const struct h1_msg *m = &t->req;
-	struct host_info hi;
-	struct fpol_verdict v;
-	struct fpol_req q;
-	const char *auth_host;
-	size_t alen, hlen;
-	int rc;
 
 	t->meth = m->meth;
 	t->version = m->version;
@@ -820,7 +1019,24 @@ void fp_request(struct hp_conn *c)
 		return;
 	}
 	if (fl->auth && fp_auth(c, buf))
-		return;
+		return; /* answered, or the auth thread has it */
+	fp_request_go(c);
+}
+
+/* The request of an authorized (or unauthenticated) explicit client. */
+static void fp_request_go(struct hp_conn *c)
+{
+	struct fp_listener *fl = fp_of(c);
+	const struct cfg_forward *f = &c->l->lc->forward;
+	struct hp_txn *t = c->t;
+	const char *buf = c->in.p + t->head_at;
+	const struct h1_msg *m = &t->req;
+	struct host_info hi;
+	struct fpol_verdict v;
+	struct fpol_req q;
+	const char *auth_host;
+	size_t alen, hlen;
+	int rc;
 
 	/* where to: CONNECT host:port, or an absolute http:// URI */
 	t->fp_connect = m->meth == H1_METH_CONNECT;

@@ -1173,6 +1173,7 @@ struct hp_txn *hp_txn_begin(struct hp_conn *c)
 	t->lmeth = t->ltarget = t->lhost = t->lref = t->lua = 0;
 	t->log_route = t->log_backend = t->log_user = NULL;
 	t->fp_q = NULL;
+	t->fp_auth = NULL;
 	t->fp_rule = -1;
 	t->fp_n = t->fp_next = 0;
 	t->fp_connect = t->fp_parent = t->fp_transparent = false;
@@ -2059,6 +2060,8 @@ static int worker_init(struct hp_server *s, struct hp_worker *w, size_t id)
 	w->s = s;
 	w->id = id;
 	w->stop_fd = -1;
+	w->auth_fd = -1;
+	pthread_mutex_init(&w->auth_lock, NULL);
 	w->loop = ev_loop_new(HP_MAX_FDS);
 	if (!w->loop)
 		return -errno;
@@ -2324,6 +2327,8 @@ void hp_server_free(struct hp_server *s)
 			pthread_join(w->thread, NULL);
 		}
 	}
+	/* no worker runs now: the auth thread may finish into their queues, then stop */
+	fp_server_quiesce(s);
 	for (size_t i = 0; s->w && i < s->nr_workers; i++)
 		if (s->w[i].loop)
 			worker_free(&s->w[i]);

@@ -167,7 +167,8 @@ struct hp_txn {
 	char fp_host[HOST_NORM_MAX];
 	char fp_dest[HOST_NORM_MAX + 8]; /* "host:port" for logs */
 	char fp_user[AUTH_USER_MAX + 1];
-	struct dns_query *fp_q; /* a resolution in flight */
+	struct dns_query *fp_q;	     /* a resolution in flight */
+	struct fp_auth_job *fp_auth; /* a password check in flight */
 	union dns_addr fp_addrs[DNS_MAX_ADDRS];
 	size_t fp_n, fp_next; /* addresses to try, and the next one */
 };
@@ -210,6 +211,10 @@ struct hp_worker {
 	struct hp_totals tot;
 	struct ev_timer *sweep; /* closes idle upstream connections past keepalive_timeout */
 	struct dns *dns;	/* forward listeners: this worker's resolver */
+	/* password checks done by the server's auth thread (forward.c) */
+	int auth_fd; /* eventfd: results are in auth_done; -1 without */
+	pthread_mutex_t auth_lock;
+	struct fp_auth_job *auth_done;
 	char logline[HP_LOG_LINE];
 };
 
@@ -233,6 +238,7 @@ struct hp_server {
 	struct fp_listener *fp;	    /* per cfg listener: forward proxies' policy (forward.c) */
 	struct intercept_ctl *icpt; /* transparent listeners: the pinned original destinations */
 	struct intercept_ctl *icpt_own; /* the interception this run attached (forward.intercept) */
+	struct fp_auth_pool *auth;	/* the thread that checks passwords, NULL without auth */
 };
 
 static inline uint32_t hp_buf_data(const struct hp_buf *b)
@@ -307,8 +313,12 @@ struct hp_up *hp_up_connect_addr(struct hp_conn *c, struct hp_backend *be,
  * fp_txn_stop: the request is being dropped (cancels a resolution).
  */
 struct fp_listener;
+struct fp_auth_job;
+struct fp_auth_pool;
 int fp_server_init(struct hp_server *s);
 void fp_server_free(struct hp_server *s);
+/* Workers stopped: finish and stop the auth thread (before the workers are freed). */
+void fp_server_quiesce(struct hp_server *s);
 int fp_worker_init(struct hp_worker *w);
 void fp_worker_free(struct hp_worker *w);
 void fp_request(struct hp_conn *c);
