@@ -265,11 +265,13 @@ net3_settings() {
 	done
 }
 
-# start_origin_http [WORKER_CONNECTIONS]: nginx in the origin ns serving the
-# 100-byte file /100b on ORG_IP:HTTP_PORT, keep-alive without a request cap.
-# shellcheck disable=SC2120 # the argument is optional
+# start_origin_http [WORKER_CONNECTIONS [EXTRA]]: nginx in the origin ns
+# serving the 100-byte file /100b on ORG_IP:HTTP_PORT, keep-alive without a
+# request cap. EXTRA: nginx directives added to its server block (more
+# locations); the caller makes whatever they name readable by nobody.
+# shellcheck disable=SC2120 # the arguments are optional
 start_origin_http() {
-	local d="$TMP/nginx" wc=${1:-4096}
+	local d="$TMP/nginx" wc=${1:-4096} extra=${2:-}
 	mkdir -p "$d/www" "$d/tmp"
 	head -c 100 /dev/zero | tr '\0' 'x' >"$d/www/100b"
 	# Workers run as nobody: let them through the (0700) temp dir to the file.
@@ -298,6 +300,7 @@ start_origin_http() {
 	    server {
 	        listen $ORG_IP:$HTTP_PORT;
 	        root $d/www;
+	$extra
 	    }
 	}
 	EOF
