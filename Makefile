@@ -27,8 +27,8 @@ endif
 WARN      := -Wall -Wextra -Werror
 CFLAGS    ?= -O2 -g
 XCFLAGS   := -std=gnu11 $(WARN) -D_GNU_SOURCE -Iinclude -Iuser -I$(BUILD)/skel \
-             $(shell pkg-config --cflags libbpf libxdp yaml-0.1 openssl jansson libcares libidn2 libcrypt 2>/dev/null)
-LDLIBS    := $(shell pkg-config --libs libbpf libxdp yaml-0.1 openssl jansson libcares libidn2 libcrypt 2>/dev/null || echo -lbpf -lxdp -lyaml -lssl -lcrypto -ljansson -lcares -lidn2 -lcrypt) -lelf -lz -lpthread
+             $(shell pkg-config --cflags libbpf libxdp yaml-0.1 openssl jansson libcares libidn2 libcrypt libnghttp2 2>/dev/null)
+LDLIBS    := $(shell pkg-config --libs libbpf libxdp yaml-0.1 openssl jansson libcares libidn2 libcrypt libnghttp2 2>/dev/null || echo -lbpf -lxdp -lyaml -lssl -lcrypto -ljansson -lcares -lidn2 -lcrypt -lnghttp2) -lelf -lz -lpthread
 SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 BPF_CFLAGS := -target bpf -mcpu=v3 -g -O2 $(WARN) -D__TARGET_ARCH_$(ARCH) \

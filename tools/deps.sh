@@ -9,7 +9,7 @@ set -euo pipefail
 PKGS=(
 	# build
 	make gcc clang llvm bpftool libbpf-dev libxdp-dev linux-libc-dev
-	libyaml-dev libssl-dev libjansson-dev libc-ares-dev libidn2-dev libcrypt-dev libcmocka-dev pkg-config
+	libyaml-dev libssl-dev libjansson-dev libc-ares-dev libidn2-dev libcrypt-dev libnghttp2-dev libcmocka-dev pkg-config
 	# libFuzzer for tests/fuzz: clang only recommends it, and we skip recommends
 	libclang-rt-14-dev
 	# tests and demo
