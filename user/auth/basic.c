@@ -24,6 +24,7 @@
 #include <openssl/rand.h>
 
 #include "auth/basic.h"
+#include "util/err.h"
 
 /* Longest "user:password" worth decoding: anything longer cannot match. */
 #define CRED_MAX (AUTH_USER_MAX + 1 + AUTH_PASSWORD_MAX)
@@ -78,20 +79,6 @@ struct auth_db {
 };
 
 /* ------------------------------------------------------------------ errors */
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* ------------------------------------------------------------------ users */
 
@@ -421,8 +408,8 @@ static int users_index(struct auth_db *db, const char *name, char *err, size_t e
 		if (a->hash == first)
 			db->dummy = a;
 		if (i && !name_cmp(a->name, a->name_len, a[-1].name, a[-1].name_len)) {
-			seterr(err, errlen, "%s:%u: user \"%s\" already defined on line %u", name,
-			       a->line, a->name, a[-1].line);
+			util_errf(err, errlen, "%s:%u: user \"%s\" already defined on line %u",
+				  name, a->line, a->name, a[-1].line);
 			return -EINVAL;
 		}
 	}
@@ -437,7 +424,8 @@ static int parse_text(struct auth_db *db, const char *name, char *err, size_t er
 
 	/* A BOM would silently become part of the first user's name. */
 	if (db->text_len >= 3 && memcmp(db->text, "\xef\xbb\xbf", 3) == 0) {
-		seterr(err, errlen, "%s:1: UTF-8 byte order mark (save the file without it)", name);
+		util_errf(err, errlen, "%s:1: UTF-8 byte order mark (save the file without it)",
+			  name);
 		return -EINVAL;
 	}
 	while (off < db->text_len) {
@@ -450,15 +438,15 @@ static int parse_text(struct auth_db *db, const char *name, char *err, size_t er
 		off += n + (nl ? 1 : 0);
 		lineno++;
 		if (n > AUTH_LINE_MAX) {
-			seterr(err, errlen, "%s:%u: line longer than %u bytes", name, lineno,
-			       AUTH_LINE_MAX);
+			util_errf(err, errlen, "%s:%u: line longer than %u bytes", name, lineno,
+				  AUTH_LINE_MAX);
 			return -EINVAL;
 		}
 		/* The '\n', or the text's final NUL: crypt_checksalt reads a C string. */
 		line[n] = '\0';
 		rc = parse_line(line, n, &u, &why);
 		if (rc < 0) {
-			seterr(err, errlen, "%s:%u: %s", name, lineno, why);
+			util_errf(err, errlen, "%s:%u: %s", name, lineno, why);
 			return -EINVAL;
 		}
 		if (rc == 0)
@@ -466,12 +454,12 @@ static int parse_text(struct auth_db *db, const char *name, char *err, size_t er
 		line[u.name_len] = '\0';
 		u.line = lineno;
 		if (users_push(db, &cap, &u)) {
-			seterr(err, errlen, "%s: out of memory", name);
+			util_errf(err, errlen, "%s: out of memory", name);
 			return -ENOMEM;
 		}
 	}
 	if (db->nr_users == 0) {
-		seterr(err, errlen, "%s: no users", name);
+		util_errf(err, errlen, "%s: no users", name);
 		return -EINVAL;
 	}
 	return users_index(db, name, err, errlen);
@@ -486,12 +474,12 @@ struct auth_db *auth_db_parse(const char *text, size_t len, const char *name, ch
 	if (!name)
 		name = "<input>";
 	if (!text && len) {
-		seterr(err, errlen, "%s: no text", name);
+		util_errf(err, errlen, "%s: no text", name);
 		errno = EINVAL;
 		return NULL;
 	}
 	if (len > AUTH_FILE_MAX) {
-		seterr(err, errlen, "%s: larger than %u bytes", name, AUTH_FILE_MAX);
+		util_errf(err, errlen, "%s: larger than %u bytes", name, AUTH_FILE_MAX);
 		errno = EFBIG;
 		return NULL;
 	}
@@ -515,7 +503,7 @@ struct auth_db *auth_db_parse(const char *text, size_t len, const char *name, ch
 	if (!db->sha256)
 		goto fail_text;
 	if (RAND_bytes(db->key_salt, sizeof(db->key_salt)) != 1) {
-		seterr(err, errlen, "%s: no randomness for the cache key", name);
+		util_errf(err, errlen, "%s: no randomness for the cache key", name);
 		rc = -EIO;
 		goto fail_md;
 	}
@@ -524,7 +512,7 @@ struct auth_db *auth_db_parse(const char *text, size_t len, const char *name, ch
 		goto fail_md;
 	rc = -pthread_mutex_init(&db->c->lock, NULL);
 	if (rc) {
-		seterr(err, errlen, "%s: %s", name, strerror(-rc));
+		util_errf(err, errlen, "%s: %s", name, strerror(-rc));
 		goto fail_cache;
 	}
 	db->c->now_ms = clock_mono_ms;
@@ -547,7 +535,7 @@ fail_db:
 	free(db);
 fail:
 	if (rc == -ENOMEM)
-		seterr(err, errlen, "%s: out of memory", name);
+		util_errf(err, errlen, "%s: out of memory", name);
 	errno = -rc;
 	return NULL;
 }
@@ -561,37 +549,37 @@ struct auth_db *auth_db_load(const char *path, char *err, size_t errlen)
 	int fd, e;
 
 	if (!path) {
-		seterr(err, errlen, "no password file given");
+		util_errf(err, errlen, "no password file given");
 		errno = EINVAL;
 		return NULL;
 	}
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		e = errno;
-		seterr(err, errlen, "%s: %s", path, strerror(e));
+		util_errf(err, errlen, "%s: %s", path, strerror(e));
 		errno = e;
 		return NULL;
 	}
 	if (fstat(fd, &st) < 0) {
 		e = errno;
-		seterr(err, errlen, "%s: %s", path, strerror(e));
+		util_errf(err, errlen, "%s: %s", path, strerror(e));
 		goto out_close;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		e = EINVAL;
-		seterr(err, errlen, "%s: not a regular file", path);
+		util_errf(err, errlen, "%s: not a regular file", path);
 		goto out_close;
 	}
 	if ((uint64_t)st.st_size > AUTH_FILE_MAX) {
 		e = EFBIG;
-		seterr(err, errlen, "%s: larger than %u bytes", path, AUTH_FILE_MAX);
+		util_errf(err, errlen, "%s: larger than %u bytes", path, AUTH_FILE_MAX);
 		goto out_close;
 	}
 	/* One byte more than the size: a file that grew since fstat is refused, not cut. */
 	buf = malloc((size_t)st.st_size + 1);
 	if (!buf) {
 		e = ENOMEM;
-		seterr(err, errlen, "%s: out of memory", path);
+		util_errf(err, errlen, "%s: out of memory", path);
 		goto out_close;
 	}
 	for (;;) {
@@ -601,7 +589,7 @@ struct auth_db *auth_db_load(const char *path, char *err, size_t errlen)
 			continue;
 		if (r < 0) {
 			e = errno;
-			seterr(err, errlen, "%s: %s", path, strerror(e));
+			util_errf(err, errlen, "%s: %s", path, strerror(e));
 			goto out_free;
 		}
 		if (r == 0)
@@ -609,7 +597,7 @@ struct auth_db *auth_db_load(const char *path, char *err, size_t errlen)
 		got += (size_t)r;
 		if (got > (size_t)st.st_size) {
 			e = EAGAIN;
-			seterr(err, errlen, "%s: changed while being read", path);
+			util_errf(err, errlen, "%s: changed while being read", path);
 			goto out_free;
 		}
 	}

@@ -20,6 +20,7 @@
 
 #include "policy/cidr.h"
 #include "policy/host.h"
+#include "util/err.h"
 
 #define CIDR_NONE UINT32_MAX /* a range no prefix owns */
 
@@ -36,20 +37,6 @@ struct cidr_set {
 	cidr_u128 *start6;
 	uint32_t *own6;
 };
-
-static void cidr_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void cidr_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static unsigned int cidr_bits(int family)
 {
@@ -155,21 +142,21 @@ int cidr_parse(const char *s, struct cidr_prefix *p, char *err, size_t errlen)
 	if (err && errlen)
 		err[0] = '\0';
 	if (!s || !p) {
-		cidr_err(err, errlen, "no prefix");
+		util_errf(err, errlen, "no prefix");
 		return -EINVAL;
 	}
 	slash = strchr(s, '/');
 	alen = slash ? (size_t)(slash - s) : strlen(s);
 	if (alen == 0) {
-		cidr_err(err, errlen, "\"%s\": no address", s);
+		util_errf(err, errlen, "\"%s\": no address", s);
 		return -EINVAL;
 	}
 	if (memchr(s, '%', alen)) {
-		cidr_err(err, errlen, "\"%s\": zone ids are not allowed", s);
+		util_errf(err, errlen, "\"%s\": zone ids are not allowed", s);
 		return -EINVAL;
 	}
 	if (alen >= sizeof(text)) {
-		cidr_err(err, errlen, "\"%.64s...\": not an IP address", s);
+		util_errf(err, errlen, "\"%.64s...\": not an IP address", s);
 		return -EINVAL;
 	}
 	memcpy(text, s, alen);
@@ -177,15 +164,15 @@ int cidr_parse(const char *s, struct cidr_prefix *p, char *err, size_t errlen)
 	if (memchr(text, ':', alen)) {
 		q.family = AF_INET6;
 		if (inet_pton(AF_INET6, text, q.addr) != 1) {
-			cidr_err(err, errlen, "\"%s\": \"%s\" is not an IPv6 address", s, text);
+			util_errf(err, errlen, "\"%s\": \"%s\" is not an IPv6 address", s, text);
 			return -EINVAL;
 		}
 	} else {
 		q.family = AF_INET;
 		if (inet_pton(AF_INET, text, q.addr) != 1) {
-			cidr_err(err, errlen,
-				 "\"%s\": \"%s\" is not an IPv4 address (four decimal parts)", s,
-				 text);
+			util_errf(err, errlen,
+				  "\"%s\": \"%s\" is not an IPv4 address (four decimal parts)", s,
+				  text);
 			return -EINVAL;
 		}
 	}
@@ -197,14 +184,14 @@ int cidr_parse(const char *s, struct cidr_prefix *p, char *err, size_t errlen)
 		unsigned int v = 0;
 
 		if (nd == 0 || nd > 3 || (nd > 1 && d[0] == '0') || strspn(d, "0123456789") != nd) {
-			cidr_err(err, errlen, "\"%s\": prefix length must be a number 0 to %u", s,
-				 max);
+			util_errf(err, errlen, "\"%s\": prefix length must be a number 0 to %u", s,
+				  max);
 			return -EINVAL;
 		}
 		for (size_t i = 0; i < nd; i++)
 			v = v * 10 + (unsigned int)(d[i] - '0');
 		if (v > max) {
-			cidr_err(err, errlen, "\"%s\": prefix length %u is over %u", s, v, max);
+			util_errf(err, errlen, "\"%s\": prefix length %u is over %u", s, v, max);
 			return -EINVAL;
 		}
 		q.len = (uint8_t)v;
@@ -219,7 +206,7 @@ int cidr_parse(const char *s, struct cidr_prefix *p, char *err, size_t errlen)
 			net.addr[i] &= (uint8_t)(m >> (8 * (nb - 1 - i)));
 		cidr_canon(&net);
 		cidr_format(&net, t, sizeof(t));
-		cidr_err(err, errlen, "\"%s\": host bits set; the network is %s", s, t);
+		util_errf(err, errlen, "\"%s\": host bits set; the network is %s", s, t);
 		return -EINVAL;
 	}
 	cidr_canon(&q);
@@ -386,12 +373,12 @@ struct cidr_set *cidr_set_new(const struct cidr_entry *entries, size_t n, char *
 	if (err && errlen)
 		err[0] = '\0';
 	if (!entries && n) {
-		cidr_err(err, errlen, "no entries");
+		util_errf(err, errlen, "no entries");
 		errno = EINVAL;
 		return NULL;
 	}
 	if (n >= CIDR_NONE) {
-		cidr_err(err, errlen, "%zu entries: too many", n);
+		util_errf(err, errlen, "%zu entries: too many", n);
 		errno = EINVAL;
 		return NULL;
 	}
@@ -400,7 +387,7 @@ struct cidr_set *cidr_set_new(const struct cidr_entry *entries, size_t n, char *
 			if (cidr_format(&entries[i].prefix, t, sizeof(t)) < 0)
 				snprintf(t, sizeof(t), "family %u, length %u",
 					 entries[i].prefix.family, entries[i].prefix.len);
-			cidr_err(err, errlen, "entry %zu (%s): %s", i, t, why);
+			util_errf(err, errlen, "entry %zu (%s): %s", i, t, why);
 			errno = EINVAL;
 			return NULL;
 		}
@@ -423,8 +410,9 @@ struct cidr_set *cidr_set_new(const struct cidr_entry *entries, size_t n, char *
 	if (rc == -EINVAL) {
 		free(start4);
 		cidr_format(&s->e[dup_b].prefix, t, sizeof(t));
-		cidr_err(err, errlen, "entry %zu (%s): the same prefix as entry %zu, another value",
-			 dup_b, t, dup_a);
+		util_errf(err, errlen,
+			  "entry %zu (%s): the same prefix as entry %zu, another value", dup_b, t,
+			  dup_a);
 		cidr_set_free(s);
 		errno = EINVAL;
 		return NULL;
@@ -446,7 +434,7 @@ free_start4:
 free_set:
 	cidr_set_free(s);
 nomem:
-	cidr_err(err, errlen, "out of memory");
+	util_errf(err, errlen, "out of memory");
 	errno = ENOMEM;
 	return NULL;
 }
@@ -461,19 +449,19 @@ struct cidr_set *cidr_set_from_strings(const char *const *strs, size_t n, uint32
 	if (err && errlen)
 		err[0] = '\0';
 	if (!strs && n) {
-		cidr_err(err, errlen, "no entries");
+		util_errf(err, errlen, "no entries");
 		errno = EINVAL;
 		return NULL;
 	}
 	e = calloc(n ? n : 1, sizeof(*e));
 	if (!e) {
-		cidr_err(err, errlen, "out of memory");
+		util_errf(err, errlen, "out of memory");
 		errno = ENOMEM;
 		return NULL;
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (cidr_parse(strs[i], &e[i].prefix, why, sizeof(why)) < 0) {
-			cidr_err(err, errlen, "entry %zu: %s", i, why);
+			util_errf(err, errlen, "entry %zu: %s", i, why);
 			free(e);
 			errno = EINVAL;
 			return NULL;

@@ -27,6 +27,7 @@
 
 #include "policy/domset.h"
 #include "policy/host.h"
+#include "util/err.h"
 
 #define DOMSET_EXACT 0x1u /* "name" */
 #define DOMSET_DOT   0x2u /* ".name": name and subdomains */
@@ -324,20 +325,6 @@ void domset_free(struct domset *s)
 	free(s);
 }
 
-static void domset_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void domset_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /*
  * entry[0, len) quoted for a message: control bytes, '"' and '\' escaped,
  * cut at DOMSET_SHOW_MAX bytes. UTF-8 passes through, so an IDN entry shows
@@ -419,14 +406,14 @@ int domset_add(struct domset *s, const char *entry, size_t len, char *err, size_
 	if (err && errlen)
 		err[0] = '\0';
 	if (!s || (!entry && len)) {
-		domset_err(err, errlen, "no set or no entry");
+		util_errf(err, errlen, "no set or no entry");
 		return -EINVAL;
 	}
 	if (!entry)
 		entry = "";
 	rc = domset_add_entry(s, entry, len, why, sizeof(why));
 	if (rc < 0)
-		domset_err(err, errlen, "%s: %s", domset_show(entry, len, show, sizeof(show)), why);
+		util_errf(err, errlen, "%s: %s", domset_show(entry, len, show, sizeof(show)), why);
 	return rc;
 }
 
@@ -439,7 +426,7 @@ int domset_add_list(struct domset *s, const char *const *entries, size_t n, char
 	if (err && errlen)
 		err[0] = '\0';
 	if (!s || (!entries && n)) {
-		domset_err(err, errlen, "no set or no entries");
+		util_errf(err, errlen, "no set or no entries");
 		return -EINVAL;
 	}
 	/* a hint: each insert grows what it needs and reports what it cannot */
@@ -450,8 +437,8 @@ int domset_add_list(struct domset *s, const char *const *entries, size_t n, char
 
 		rc = domset_add_entry(s, e, len, why, sizeof(why));
 		if (rc < 0) {
-			domset_err(err, errlen, "entry %zu: %s: %s", i,
-				   domset_show(e, len, show, sizeof(show)), why);
+			util_errf(err, errlen, "entry %zu: %s: %s", i,
+				  domset_show(e, len, show, sizeof(show)), why);
 			return rc;
 		}
 	}
@@ -470,7 +457,7 @@ int domset_load_text(struct domset *s, const char *name, const char *text, size_
 	if (!name)
 		name = "(text)";
 	if (!s || (!text && len)) {
-		domset_err(err, errlen, "%s: no set or no text", name);
+		util_errf(err, errlen, "%s: no set or no text", name);
 		return -EINVAL;
 	}
 	if (!len)
@@ -496,7 +483,7 @@ int domset_load_text(struct domset *s, const char *name, const char *text, size_
 		lineno++;
 		pos += n + (nl ? 1 : 0);
 		if (memchr(line, '\0', n)) {
-			domset_err(err, errlen, "%s:%zu: NUL byte", name, lineno);
+			util_errf(err, errlen, "%s:%zu: NUL byte", name, lineno);
 			return -EINVAL;
 		}
 		if (hash)
@@ -510,16 +497,15 @@ int domset_load_text(struct domset *s, const char *name, const char *text, size_
 			continue;
 		for (size_t i = b; i < e; i++) {
 			if (line[i] == ' ' || line[i] == '\t' || line[i] == '\r') {
-				domset_err(err, errlen, "%s:%zu: %s: one entry per line", name,
-					   lineno,
-					   domset_show(line + b, e - b, show, sizeof(show)));
+				util_errf(err, errlen, "%s:%zu: %s: one entry per line", name,
+					  lineno, domset_show(line + b, e - b, show, sizeof(show)));
 				return -EINVAL;
 			}
 		}
 		rc = domset_add_entry(s, line + b, e - b, why, sizeof(why));
 		if (rc < 0) {
-			domset_err(err, errlen, "%s:%zu: %s: %s", name, lineno,
-				   domset_show(line + b, e - b, show, sizeof(show)), why);
+			util_errf(err, errlen, "%s:%zu: %s: %s", name, lineno,
+				  domset_show(line + b, e - b, show, sizeof(show)), why);
 			return rc;
 		}
 	}
@@ -537,7 +523,7 @@ int domset_load_file(struct domset *s, const char *path, char *err, size_t errle
 	if (err && errlen)
 		err[0] = '\0';
 	if (!s || !path) {
-		domset_err(err, errlen, "no set or no path");
+		util_errf(err, errlen, "no set or no path");
 		return -EINVAL;
 	}
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -594,7 +580,7 @@ free_buf:
 close_fd:
 	close(fd);
 fail:
-	domset_err(err, errlen, "%s: %s", path, strerror(-rc));
+	util_errf(err, errlen, "%s: %s", path, strerror(-rc));
 	return rc;
 }
 

@@ -20,6 +20,7 @@
 
 #include "policy/cidr.h"
 #include "policy/sched.h"
+#include "util/err.h"
 
 struct fpol_range {
 	uint16_t lo, hi;
@@ -54,20 +55,6 @@ struct fpol {
 	size_t n;
 	struct fpol_entry e[];
 };
-
-static void fpol_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void fpol_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* ------------------------------------------------------------- ports */
 
@@ -114,7 +101,7 @@ static int ports_parse(const char *spec, const char *what, struct fpol_ports *ou
 	out->r = NULL;
 	if (*p == '*') {
 		if (*sp(p + 1)) {
-			fpol_err(err, errlen, "%s '%s': '*' must stand alone", what, spec);
+			util_errf(err, errlen, "%s '%s': '*' must stand alone", what, spec);
 			return -EINVAL;
 		}
 		out->r = malloc(sizeof(*out->r));
@@ -134,7 +121,7 @@ static int ports_parse(const char *spec, const char *what, struct fpol_ports *ou
 
 		p = sp(p);
 		if (!*p || *p == ',') {
-			fpol_err(err, errlen, "%s '%s': empty item", what, spec);
+			util_errf(err, errlen, "%s '%s': empty item", what, spec);
 			goto inval;
 		}
 		lo = port_num(&p);
@@ -148,8 +135,8 @@ static int ports_parse(const char *spec, const char *what, struct fpol_ports *ou
 			if (hi < 0)
 				goto badnum;
 			if (hi < lo) {
-				fpol_err(err, errlen, "%s '%s': range %ld-%ld is reversed", what,
-					 spec, lo, hi);
+				util_errf(err, errlen, "%s '%s': range %ld-%ld is reversed", what,
+					  spec, lo, hi);
 				goto inval;
 			}
 			p = sp(p);
@@ -158,8 +145,8 @@ static int ports_parse(const char *spec, const char *what, struct fpol_ports *ou
 		if (!*p)
 			break;
 		if (*p != ',') {
-			fpol_err(err, errlen, "%s '%s': unexpected '%c' (want ',' or '-')", what,
-				 spec, *p);
+			util_errf(err, errlen, "%s '%s': unexpected '%c' (want ',' or '-')", what,
+				  spec, *p);
 			goto inval;
 		}
 		p++;
@@ -178,15 +165,15 @@ static int ports_parse(const char *spec, const char *what, struct fpol_ports *ou
 	}
 	return 0;
 badnum:
-	fpol_err(err, errlen, "%s '%s': bad port at '%.16s' (want 1..65535 or a range a-b)", what,
-		 spec, p);
+	util_errf(err, errlen, "%s '%s': bad port at '%.16s' (want 1..65535 or a range a-b)", what,
+		  spec, p);
 inval:
 	free(out->r);
 	out->r = NULL;
 	out->n = 0;
 	return -EINVAL;
 nomem:
-	fpol_err(err, errlen, "out of memory");
+	util_errf(err, errlen, "out of memory");
 	return -ENOMEM;
 }
 
@@ -294,8 +281,8 @@ static int entry_build(struct fpol_entry *e, const struct fpol_rule *r, size_t i
 	int rc = -EINVAL, len;
 
 	if (!r->name || !name_ok(r->name)) {
-		fpol_err(err, errlen, "rule %zu: name missing, longer than %d or not VCHARs only",
-			 i, FPOL_NAME_MAX);
+		util_errf(err, errlen, "rule %zu: name missing, longer than %d or not VCHARs only",
+			  i, FPOL_NAME_MAX);
 		return -EINVAL;
 	}
 	if ((unsigned)r->action >= FPOL_ACTION__MAX) {
@@ -367,7 +354,7 @@ static int entry_build(struct fpol_entry *e, const struct fpol_rule *r, size_t i
 			 r->action == FPOL_ALLOW ? "allowed" : "denied", r->name);
 	return 0;
 fail:
-	fpol_err(err, errlen, "rule %zu '%s': %s", i, r->name, what);
+	util_errf(err, errlen, "rule %zu '%s': %s", i, r->name, what);
 	return rc;
 }
 
@@ -397,27 +384,27 @@ struct fpol *fpol_new(const struct fpol_rule *rules, size_t n, const struct fpol
 	int rc, len;
 
 	if (!rules && n) {
-		fpol_err(err, errlen, "rules: NULL with a count of %zu", n);
+		util_errf(err, errlen, "rules: NULL with a count of %zu", n);
 		errno = EINVAL;
 		return NULL;
 	}
 	if (!opts)
 		opts = &defaults;
 	if ((unsigned)opts->default_action >= FPOL_ACTION__MAX) {
-		fpol_err(err, errlen, "options: unknown default action %d",
-			 (int)opts->default_action);
+		util_errf(err, errlen, "options: unknown default action %d",
+			  (int)opts->default_action);
 		errno = EINVAL;
 		return NULL;
 	}
 	if (opts->dest_allow & ~FPOL_DEST_ALL) {
-		fpol_err(err, errlen, "options: dest_allow 0x%x: unknown class bits 0x%x",
-			 opts->dest_allow, opts->dest_allow & ~FPOL_DEST_ALL);
+		util_errf(err, errlen, "options: dest_allow 0x%x: unknown class bits 0x%x",
+			  opts->dest_allow, opts->dest_allow & ~FPOL_DEST_ALL);
 		errno = EINVAL;
 		return NULL;
 	}
 	p = calloc(1, sizeof(*p) + n * sizeof(p->e[0]));
 	if (!p) {
-		fpol_err(err, errlen, "out of memory");
+		util_errf(err, errlen, "out of memory");
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -427,7 +414,7 @@ struct fpol *fpol_new(const struct fpol_rule *rules, size_t n, const struct fpol
 	rc = ports_parse(opts->connect_ports ? opts->connect_ports : "443",
 			 "options: connect_ports", &p->connect, what, sizeof(what));
 	if (rc) {
-		fpol_err(err, errlen, "%s", what);
+		util_errf(err, errlen, "%s", what);
 		goto fail;
 	}
 	p->connect_any =
@@ -439,7 +426,7 @@ struct fpol *fpol_new(const struct fpol_rule *rules, size_t n, const struct fpol
 	p->connect_reason = malloc((size_t)len + 1);
 	if (!p->connect_reason) {
 		rc = -ENOMEM;
-		fpol_err(err, errlen, "out of memory");
+		util_errf(err, errlen, "out of memory");
 		goto fail;
 	}
 	snprintf(p->connect_reason, (size_t)len + 1,
@@ -452,9 +439,9 @@ struct fpol *fpol_new(const struct fpol_rule *rules, size_t n, const struct fpol
 			goto fail;
 		for (size_t j = 0; j < i; j++) {
 			if (!strcmp(p->e[j].name, rules[i].name)) {
-				fpol_err(err, errlen,
-					 "rule %zu '%s': name already used by rule %zu", i,
-					 rules[i].name, j);
+				util_errf(err, errlen,
+					  "rule %zu '%s': name already used by rule %zu", i,
+					  rules[i].name, j);
 				rc = -EINVAL;
 				goto fail;
 			}

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "policy/sched.h"
+#include "util/err.h"
 
 #define SECS_PER_DAY  86400
 #define DAYS_PER_400Y 146097
@@ -29,20 +30,6 @@
 #define MIN_PER_DAY   1440
 
 /* ------------------------------------------------------------ errors */
-
-static void sched_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void sched_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* --------------------------------------------------------- calendar */
 
@@ -174,11 +161,11 @@ static int tz_name(struct tz_cursor *c, const char *what)
 		while (c_alpha(p[n]) || c_digit(p[n]) || p[n] == '+' || p[n] == '-')
 			n++;
 		if (p[n] != '>') {
-			sched_err(c->err, c->errlen, "TZ string: %s name: '<' without '>'", what);
+			util_errf(c->err, c->errlen, "TZ string: %s name: '<' without '>'", what);
 			return -EINVAL;
 		}
 		if (n < 3) {
-			sched_err(c->err, c->errlen, "TZ string: %s name shorter than 3", what);
+			util_errf(c->err, c->errlen, "TZ string: %s name shorter than 3", what);
 			return -EINVAL;
 		}
 		c->p = p + n + 1;
@@ -187,7 +174,7 @@ static int tz_name(struct tz_cursor *c, const char *what)
 	while (c_alpha(p[n]))
 		n++;
 	if (n < 3) {
-		sched_err(c->err, c->errlen, "TZ string: %s name missing or shorter than 3 letters",
+		util_errf(c->err, c->errlen, "TZ string: %s name missing or shorter than 3 letters",
 			  what);
 		return -EINVAL;
 	}
@@ -233,7 +220,7 @@ static int tz_hms(struct tz_cursor *c, int max_hours, const char *what, int32_t 
 	*out = sign * (h * 3600 + m * 60 + s);
 	return 0;
 bad:
-	sched_err(c->err, c->errlen, "TZ string: bad %s (want [+-]hh[:mm[:ss]], hh <= %d)", what,
+	util_errf(c->err, c->errlen, "TZ string: bad %s (want [+-]hh[:mm[:ss]], hh <= %d)", what,
 		  max_hours);
 	return -EINVAL;
 }
@@ -266,7 +253,7 @@ static int tz_date(struct tz_cursor *c, struct tz_rule *r, const char *what)
 	}
 	return 0;
 bad:
-	sched_err(c->err, c->errlen, "TZ string: bad %s date (want Jn, n or Mm.w.d)", what);
+	util_errf(c->err, c->errlen, "TZ string: bad %s date (want Jn, n or Mm.w.d)", what);
 	return -EINVAL;
 }
 
@@ -291,7 +278,7 @@ static int tz_posix_parse(const char *s, struct tz_posix *pz, char *err, size_t 
 		pz->dst_off = -off;
 	}
 	if (*c.p != ',') {
-		sched_err(err, errlen,
+		util_errf(err, errlen,
 			  "TZ string: DST without a rule (want ,start[/time],end[/time])");
 		return -EINVAL;
 	}
@@ -299,13 +286,13 @@ static int tz_posix_parse(const char *s, struct tz_posix *pz, char *err, size_t 
 	if (tz_date(&c, &pz->start, "DST start"))
 		return -EINVAL;
 	if (*c.p++ != ',') {
-		sched_err(err, errlen, "TZ string: DST rule without an end date");
+		util_errf(err, errlen, "TZ string: DST rule without an end date");
 		return -EINVAL;
 	}
 	if (tz_date(&c, &pz->end, "DST end"))
 		return -EINVAL;
 	if (*c.p) {
-		sched_err(err, errlen, "TZ string: unexpected '%c' after the rule", *c.p);
+		util_errf(err, errlen, "TZ string: unexpected '%c' after the rule", *c.p);
 		return -EINVAL;
 	}
 	return 0;
@@ -420,7 +407,7 @@ struct sched_tz *sched_tz_posix(const char *tzstr, char *err, size_t errlen)
 	struct tz_posix pz;
 
 	if (!tzstr) {
-		sched_err(err, errlen, "TZ string: NULL");
+		util_errf(err, errlen, "TZ string: NULL");
 		errno = EINVAL;
 		return NULL;
 	}
@@ -430,7 +417,7 @@ struct sched_tz *sched_tz_posix(const char *tzstr, char *err, size_t errlen)
 	}
 	tz = tz_alloc(tzstr, 0, 1);
 	if (!tz) {
-		sched_err(err, errlen, "out of memory");
+		util_errf(err, errlen, "out of memory");
 		return NULL;
 	}
 	tz->types[0].utoff = pz.std_off;
@@ -459,7 +446,7 @@ static int tzif_header(const unsigned char *p, size_t len, struct tzif_counts *k
 		       size_t errlen)
 {
 	if (len < TZIF_HDR || memcmp(p, "TZif", 4)) {
-		sched_err(err, errlen, "not a TZif file (bad magic or shorter than a header)");
+		util_errf(err, errlen, "not a TZif file (bad magic or shorter than a header)");
 		return -EINVAL;
 	}
 	k->isut = be32(p + 20);
@@ -469,19 +456,19 @@ static int tzif_header(const unsigned char *p, size_t len, struct tzif_counts *k
 	k->type = be32(p + 36);
 	k->chars = be32(p + 40);
 	if (k->type == 0 || k->type > 256) {
-		sched_err(err, errlen, "TZif: %u time types (want 1..256)", k->type);
+		util_errf(err, errlen, "TZif: %u time types (want 1..256)", k->type);
 		return -EINVAL;
 	}
 	if (k->chars == 0) {
-		sched_err(err, errlen, "TZif: no abbreviation bytes");
+		util_errf(err, errlen, "TZif: no abbreviation bytes");
 		return -EINVAL;
 	}
 	if ((k->isstd && k->isstd != k->type) || (k->isut && k->isut != k->type)) {
-		sched_err(err, errlen, "TZif: isstd/isut counts must be 0 or the type count");
+		util_errf(err, errlen, "TZif: isstd/isut counts must be 0 or the type count");
 		return -EINVAL;
 	}
 	if (k->leap) {
-		sched_err(err, errlen, "TZif: leap-second zones are not supported");
+		util_errf(err, errlen, "TZif: leap-second zones are not supported");
 		return -EINVAL;
 	}
 	return 0;
@@ -506,12 +493,12 @@ static int tzif_data(struct sched_tz *tz, const unsigned char *p, const struct t
 
 		tz->trans[i] = tsize == 8 ? be64(q) : (int32_t)be32(q);
 		if (i && tz->trans[i] <= tz->trans[i - 1]) {
-			sched_err(err, errlen, "TZif: transition %zu not after the previous one",
+			util_errf(err, errlen, "TZif: transition %zu not after the previous one",
 				  i);
 			return -EINVAL;
 		}
 		if (idx[i] >= k->type) {
-			sched_err(err, errlen, "TZif: transition %zu has type %u of %u", i, idx[i],
+			util_errf(err, errlen, "TZif: transition %zu has type %u of %u", i, idx[i],
 				  k->type);
 			return -EINVAL;
 		}
@@ -522,15 +509,15 @@ static int tzif_data(struct sched_tz *tz, const unsigned char *p, const struct t
 		int32_t utoff = (int32_t)be32(q);
 
 		if (utoff == INT32_MIN) {
-			sched_err(err, errlen, "TZif: type %zu has offset -2^31", i);
+			util_errf(err, errlen, "TZif: type %zu has offset -2^31", i);
 			return -EINVAL;
 		}
 		if (q[4] > 1) {
-			sched_err(err, errlen, "TZif: type %zu has isdst %u", i, q[4]);
+			util_errf(err, errlen, "TZif: type %zu has isdst %u", i, q[4]);
 			return -EINVAL;
 		}
 		if (q[5] >= k->chars) {
-			sched_err(err, errlen, "TZif: type %zu abbreviation index out of range", i);
+			util_errf(err, errlen, "TZif: type %zu abbreviation index out of range", i);
 			return -EINVAL;
 		}
 		tz->types[i].utoff = utoff;
@@ -538,7 +525,7 @@ static int tzif_data(struct sched_tz *tz, const unsigned char *p, const struct t
 	}
 	for (size_t i = 0; i < (size_t)k->isstd + k->isut; i++) {
 		if (flags[i] > 1) {
-			sched_err(err, errlen, "TZif: isstd/isut indicator not 0 or 1");
+			util_errf(err, errlen, "TZif: isstd/isut indicator not 0 or 1");
 			return -EINVAL;
 		}
 	}
@@ -556,19 +543,19 @@ struct sched_tz *sched_tz_parse(const void *buf, size_t len, const char *name, c
 
 	errno = EINVAL;
 	if (!buf) {
-		sched_err(err, errlen, "TZif: no data");
+		util_errf(err, errlen, "TZif: no data");
 		return NULL;
 	}
 	if (tzif_header(p, len, &k, err, errlen))
 		return NULL;
 	version = p[4];
 	if (version != 0 && (version < '2' || version > '4')) {
-		sched_err(err, errlen, "TZif: unsupported version byte 0x%02x", version);
+		util_errf(err, errlen, "TZif: unsupported version byte 0x%02x", version);
 		return NULL;
 	}
 	need = TZIF_HDR + tzif_block(&k, 4);
 	if (len < need) {
-		sched_err(err, errlen, "TZif: truncated in the version 1 data");
+		util_errf(err, errlen, "TZif: truncated in the version 1 data");
 		return NULL;
 	}
 	if (version) {
@@ -578,19 +565,19 @@ struct sched_tz *sched_tz_parse(const void *buf, size_t len, const char *name, c
 		if (tzif_header(p, len, &k, err, errlen))
 			return NULL;
 		if (p[4] != version) {
-			sched_err(err, errlen, "TZif: the two headers disagree on the version");
+			util_errf(err, errlen, "TZif: the two headers disagree on the version");
 			return NULL;
 		}
 		tsize = 8;
 		need = TZIF_HDR + tzif_block(&k, 8);
 		if (len < need) {
-			sched_err(err, errlen, "TZif: truncated in the 64-bit data");
+			util_errf(err, errlen, "TZif: truncated in the 64-bit data");
 			return NULL;
 		}
 	}
 	tz = tz_alloc(name, k.time, k.type);
 	if (!tz) {
-		sched_err(err, errlen, "out of memory");
+		util_errf(err, errlen, "out of memory");
 		return NULL;
 	}
 	if (tzif_data(tz, p + TZIF_HDR, &k, tsize, err, errlen))
@@ -601,16 +588,16 @@ struct sched_tz *sched_tz_parse(const void *buf, size_t len, const char *name, c
 		char footer[256];
 
 		if (!rest || *f != '\n') {
-			sched_err(err, errlen, "TZif: footer missing");
+			util_errf(err, errlen, "TZif: footer missing");
 			goto fail;
 		}
 		nl = memchr(f + 1, '\n', rest - 1);
 		if (!nl) {
-			sched_err(err, errlen, "TZif: footer not ended by a newline");
+			util_errf(err, errlen, "TZif: footer not ended by a newline");
 			goto fail;
 		}
 		if ((size_t)(nl - f - 1) >= sizeof(footer) || memchr(f + 1, '\0', nl - f - 1)) {
-			sched_err(err, errlen, "TZif: footer too long or holds a NUL");
+			util_errf(err, errlen, "TZif: footer too long or holds a NUL");
 			goto fail;
 		}
 		memcpy(footer, f + 1, nl - f - 1);
@@ -697,10 +684,10 @@ struct sched_tz *sched_tz_load(const char *dir, const char *name, char *err, siz
 
 	if (!name || !sched_tz_name_ok(name)) {
 		if (name && (name[0] == '/' || strstr(name, "..")))
-			sched_err(err, errlen, "tz '%.*s': must be a name below the zone directory",
+			util_errf(err, errlen, "tz '%.*s': must be a name below the zone directory",
 				  SCHED_TZ_NAME_MAX, name);
 		else
-			sched_err(err, errlen,
+			util_errf(err, errlen,
 				  "tz '%.*s': bad zone name (want [A-Za-z0-9_+-] components "
 				  "separated by '/', at most %d bytes)",
 				  SCHED_TZ_NAME_MAX, name ? name : "(null)", SCHED_TZ_NAME_MAX);
@@ -710,13 +697,13 @@ struct sched_tz *sched_tz_load(const char *dir, const char *name, char *err, siz
 	if (!strcmp(name, "UTC")) {
 		tz = tz_utc();
 		if (!tz)
-			sched_err(err, errlen, "tz 'UTC': out of memory");
+			util_errf(err, errlen, "tz 'UTC': out of memory");
 		return tz;
 	}
 	if (!dir)
 		dir = SCHED_ZONEINFO_DIR;
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path)) {
-		sched_err(err, errlen, "tz '%s': zone directory path too long", name);
+		util_errf(err, errlen, "tz '%s': zone directory path too long", name);
 		errno = ENAMETOOLONG;
 		return NULL;
 	}
@@ -724,22 +711,22 @@ struct sched_tz *sched_tz_load(const char *dir, const char *name, char *err, siz
 	if (fd < 0) {
 		e = errno;
 		if (e == ENOENT || e == ENOTDIR) {
-			sched_err(err, errlen, "tz '%s': unknown zone (no %s)", name, path);
+			util_errf(err, errlen, "tz '%s': unknown zone (no %s)", name, path);
 			e = ENOENT;
 		} else {
-			sched_err(err, errlen, "tz '%s': %s: %s", name, path, strerror(e));
+			util_errf(err, errlen, "tz '%s': %s: %s", name, path, strerror(e));
 		}
 		errno = e;
 		return NULL;
 	}
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
 		e = EINVAL;
-		sched_err(err, errlen, "tz '%s': %s is not a zone file", name, path);
+		util_errf(err, errlen, "tz '%s': %s is not a zone file", name, path);
 		goto out;
 	}
 	if (st.st_size > SCHED_TZIF_MAX) {
 		e = EFBIG;
-		sched_err(err, errlen, "tz '%s': %s is larger than %d bytes", name, path,
+		util_errf(err, errlen, "tz '%s': %s is larger than %d bytes", name, path,
 			  SCHED_TZIF_MAX);
 		goto out;
 	}
@@ -747,7 +734,7 @@ struct sched_tz *sched_tz_load(const char *dir, const char *name, char *err, siz
 	buf = malloc(SCHED_TZIF_MAX + 1);
 	if (!buf) {
 		e = ENOMEM;
-		sched_err(err, errlen, "tz '%s': out of memory", name);
+		util_errf(err, errlen, "tz '%s': out of memory", name);
 		goto out;
 	}
 	for (;;) {
@@ -757,7 +744,7 @@ struct sched_tz *sched_tz_load(const char *dir, const char *name, char *err, siz
 			continue;
 		if (r < 0) {
 			e = errno;
-			sched_err(err, errlen, "tz '%s': reading %s: %s", name, path, strerror(e));
+			util_errf(err, errlen, "tz '%s': reading %s: %s", name, path, strerror(e));
 			goto out;
 		}
 		if (r == 0)
@@ -765,7 +752,7 @@ struct sched_tz *sched_tz_load(const char *dir, const char *name, char *err, siz
 		got += (size_t)r;
 		if (got > SCHED_TZIF_MAX) {
 			e = EFBIG;
-			sched_err(err, errlen, "tz '%s': %s is larger than %d bytes", name, path,
+			util_errf(err, errlen, "tz '%s': %s is larger than %d bytes", name, path,
 				  SCHED_TZIF_MAX);
 			goto out;
 		}
@@ -773,7 +760,7 @@ struct sched_tz *sched_tz_load(const char *dir, const char *name, char *err, siz
 	tz = sched_tz_parse(buf, got, name, msg, sizeof(msg));
 	e = errno;
 	if (!tz)
-		sched_err(err, errlen, "tz '%s': %s", name, msg);
+		util_errf(err, errlen, "tz '%s': %s", name, msg);
 out:
 	free(buf);
 	close(fd);
@@ -838,13 +825,13 @@ static int parse_days(const char *s, uint8_t *out, char *err, size_t errlen)
 	}
 	p = skip_sp(s);
 	if (!*p) {
-		sched_err(err, errlen,
+		util_errf(err, errlen,
 			  "days: empty (leave the days out for every day, or write '*')");
 		return -EINVAL;
 	}
 	if (*p == '*') {
 		if (*skip_sp(p + 1)) {
-			sched_err(err, errlen, "days: '*' must stand alone");
+			util_errf(err, errlen, "days: '*' must stand alone");
 			return -EINVAL;
 		}
 		*out = 0x7f;
@@ -856,12 +843,12 @@ static int parse_days(const char *s, uint8_t *out, char *err, size_t errlen)
 
 		p = skip_sp(p);
 		if (!*p || *p == ',') {
-			sched_err(err, errlen, "days '%s': empty item", s);
+			util_errf(err, errlen, "days '%s': empty item", s);
 			return -EINVAL;
 		}
 		a = parse_day(&p);
 		if (a < 0) {
-			sched_err(err, errlen, "days '%s': unknown day '%.*s' (want mon..sun)", s,
+			util_errf(err, errlen, "days '%s': unknown day '%.*s' (want mon..sun)", s,
 				  tok_len(p), p);
 			return -EINVAL;
 		}
@@ -872,7 +859,7 @@ static int parse_days(const char *s, uint8_t *out, char *err, size_t errlen)
 			p = skip_sp(p + 1);
 			b = parse_day(&p);
 			if (b < 0) {
-				sched_err(err, errlen,
+				util_errf(err, errlen,
 					  "days '%s': unknown day '%.*s' after '-' (want mon..sun)",
 					  s, tok_len(p), p);
 				return -EINVAL;
@@ -887,7 +874,7 @@ static int parse_days(const char *s, uint8_t *out, char *err, size_t errlen)
 		if (!*p)
 			break;
 		if (*p != ',') {
-			sched_err(err, errlen, "days '%s': unexpected '%c' (want ','%s)", s, *p,
+			util_errf(err, errlen, "days '%s': unexpected '%c' (want ','%s)", s, *p,
 				  ranged ? "" : " or '-'");
 			return -EINVAL;
 		}
@@ -922,7 +909,7 @@ static int parse_window(const char *s, size_t i, struct sched_win *w, char *err,
 	int a, b;
 
 	if (!s) {
-		sched_err(err, errlen, "window %zu: NULL", i + 1);
+		util_errf(err, errlen, "window %zu: NULL", i + 1);
 		return -EINVAL;
 	}
 	p = skip_sp(s);
@@ -937,7 +924,7 @@ static int parse_window(const char *s, size_t i, struct sched_win *w, char *err,
 	if (b < 0 || *skip_sp(p))
 		goto bad;
 	if (a == b) {
-		sched_err(err, errlen,
+		util_errf(err, errlen,
 			  "window %zu '%s': start equals end (write 00:00-24:00 for a whole day)",
 			  i + 1, s);
 		return -EINVAL;
@@ -946,7 +933,7 @@ static int parse_window(const char *s, size_t i, struct sched_win *w, char *err,
 	w->end = (uint16_t)b;
 	return 0;
 bad:
-	sched_err(err, errlen,
+	util_errf(err, errlen,
 		  "window %zu '%s': want HH:MM-HH:MM, hours 00..23 (24:00 only as an end), "
 		  "minutes 00..59",
 		  i + 1, s);
@@ -960,18 +947,18 @@ struct sched *sched_parse(const char *days, const char *const *windows, size_t n
 	int e;
 
 	if (n && !windows) {
-		sched_err(err, errlen, "windows: NULL with a count of %zu", n);
+		util_errf(err, errlen, "windows: NULL with a count of %zu", n);
 		errno = EINVAL;
 		return NULL;
 	}
 	if (n > SCHED_WINDOWS_MAX) {
-		sched_err(err, errlen, "windows: %zu given, at most %d", n, SCHED_WINDOWS_MAX);
+		util_errf(err, errlen, "windows: %zu given, at most %d", n, SCHED_WINDOWS_MAX);
 		errno = EINVAL;
 		return NULL;
 	}
 	s = calloc(1, sizeof(*s));
 	if (!s) {
-		sched_err(err, errlen, "out of memory");
+		util_errf(err, errlen, "out of memory");
 		errno = ENOMEM;
 		return NULL;
 	}

@@ -1123,7 +1123,7 @@ int fp_send_head(struct hp_conn *c)
 	};
 	struct h1_fieldset drop;
 	struct h1_rewrite rw;
-	size_t nr_add = 0, used = 0, len;
+	size_t nr_add = 0, used = 0;
 	int rc, i;
 
 	if (t->fp_connect && !t->fp_parent) {
@@ -1207,17 +1207,9 @@ int fp_send_head(struct hp_conn *c)
 			rw.target_len = 1;
 		}
 	}
-	for (;;) {
-		rc = h1_write_head(m, buf, &rw, u->out.p + u->out.len, u->out.cap - u->out.len,
-				   &len);
-		if (rc != -ENOSPC)
-			break;
-		if (hp_buf_reserve(&u->out, (uint32_t)len))
-			return -ENOMEM;
-	}
+	rc = hp_write_head(&u->out, m, buf, &rw);
 	if (rc)
 		return rc;
-	u->out.len += (uint32_t)len;
 	t->head_sent = true;
 	return 0;
 }

@@ -273,6 +273,33 @@ void hp_txn_log_fields(struct hp_conn *c, const char *buf)
 	t->lua = log_copy(t, &used, buf, i >= 0 ? m->fields[i].value : none);
 }
 
+/*
+ * The request's fields of an access log record from a copy made by
+ * hp_txn_log_fields: method, target, host, Referer, User-Agent one after
+ * the other in log, with their lengths (0 method: there was no request).
+ */
+static void log_req_fields(struct alog_rec *r, const char *p, uint16_t lmeth, uint16_t ltarget,
+			   uint16_t lhost, uint16_t lref, uint16_t lua, uint8_t version)
+{
+	if (!lmeth)
+		return;
+	r->method = p;
+	r->method_len = lmeth;
+	p += lmeth;
+	r->target = p;
+	r->target_len = ltarget;
+	p += ltarget;
+	r->version = version;
+	r->host = lhost ? p : NULL;
+	r->host_len = lhost;
+	p += lhost;
+	r->referer = lref ? p : NULL;
+	r->referer_len = lref;
+	p += lref;
+	r->user_agent = lua ? p : NULL;
+	r->user_agent_len = lua;
+}
+
 void hp_txn_log(struct hp_conn *c)
 {
 	struct hp_server *s = c->w->s;
@@ -288,23 +315,7 @@ void hp_txn_log(struct hp_conn *c)
 	r.client = (const struct sockaddr *)&c->peer;
 	r.start = t->start_rt;
 	r.duration_us = (ev_now_ms(c->w->loop) - t->start_ms) * 1000;
-	if (t->lmeth) {
-		r.method = p;
-		r.method_len = t->lmeth;
-		p += t->lmeth;
-		r.target = p;
-		r.target_len = t->ltarget;
-		p += t->ltarget;
-		r.version = t->version;
-		r.host = t->lhost ? p : NULL;
-		r.host_len = t->lhost;
-		p += t->lhost;
-		r.referer = t->lref ? p : NULL;
-		r.referer_len = t->lref;
-		p += t->lref;
-		r.user_agent = t->lua ? p : NULL;
-		r.user_agent_len = t->lua;
-	}
+	log_req_fields(&r, p, t->lmeth, t->ltarget, t->lhost, t->lref, t->lua, t->version);
 	r.status = t->status;
 	r.bytes_sent = t->bytes_sent;
 	r.bytes_received = t->bytes_rcvd;
@@ -371,23 +382,7 @@ static void tlog_done(void *ctx, uint64_t to_backend, uint64_t to_client)
 	r.client = (const struct sockaddr *)&l->client;
 	r.start = l->start;
 	r.duration_us = (mono_ms() - l->start_mono_ms) * 1000;
-	if (l->lmeth) {
-		r.method = p;
-		r.method_len = l->lmeth;
-		p += l->lmeth;
-		r.target = p;
-		r.target_len = l->ltarget;
-		p += l->ltarget;
-		r.version = l->version;
-		r.host = l->lhost ? p : NULL;
-		r.host_len = l->lhost;
-		p += l->lhost;
-		r.referer = l->lref ? p : NULL;
-		r.referer_len = l->lref;
-		p += l->lref;
-		r.user_agent = l->lua ? p : NULL;
-		r.user_agent_len = l->lua;
-	}
+	log_req_fields(&r, p, l->lmeth, l->ltarget, l->lhost, l->lref, l->lua, l->version);
 	r.status = l->status;
 	r.bytes_sent = l->bytes_sent + to_client;
 	r.bytes_received = l->bytes_rcvd + to_backend;
@@ -897,17 +892,9 @@ static int txn_send_head(struct hp_conn *c)
 	rw.target = t->route_tgt;
 	rw.target_len = t->route_tgt_len;
 	rw.version = 11;
-	for (;;) {
-		rc = h1_write_head(m, buf, &rw, u->out.p + u->out.len, u->out.cap - u->out.len,
-				   &len);
-		if (rc != -ENOSPC)
-			break;
-		if (hp_buf_reserve(&u->out, (uint32_t)len))
-			return -ENOMEM;
-	}
+	rc = hp_write_head(&u->out, m, buf, &rw);
 	if (rc)
 		return rc;
-	u->out.len += (uint32_t)len;
 	t->head_sent = true;
 	return 0;
 }
@@ -993,7 +980,7 @@ static int txn_resp_head(struct hp_conn *c)
 	struct h1_rewrite rw;
 	/* a 101, or a 2xx to CONNECT (a parent proxy's): the bytes after are a tunnel's */
 	bool tunnel = (m->flags & H1_F_TUNNEL) != 0;
-	size_t nr_add = 0, used = 0, len;
+	size_t nr_add = 0, used = 0;
 	int rc;
 
 	memset(&drop, 0, sizeof(drop));
@@ -1045,17 +1032,9 @@ static int txn_resp_head(struct hp_conn *c)
 	rw.version = 11;
 	if (hp_buf_get(c->w, &c->out))
 		return -ENOMEM;
-	for (;;) {
-		rc = h1_write_head(m, buf, &rw, c->out.p + c->out.len, c->out.cap - c->out.len,
-				   &len);
-		if (rc != -ENOSPC)
-			break;
-		if (hp_buf_reserve(&c->out, (uint32_t)len))
-			return -ENOMEM;
-	}
+	rc = hp_write_head(&c->out, m, buf, &rw);
 	if (rc)
 		return rc;
-	c->out.len += (uint32_t)len;
 	return 0;
 }
 
@@ -1159,6 +1138,25 @@ static int sock_write(int fd, struct hp_buf *b, bool *blocked, uint64_t *count)
 }
 
 /* ------------------------------------------------------------------ the state machine */
+
+int hp_write_head(struct hp_buf *b, const struct h1_msg *m, const char *buf,
+		  const struct h1_rewrite *rw)
+{
+	size_t len;
+	int rc;
+
+	for (;;) {
+		rc = h1_write_head(m, buf, rw, b->p + b->len, b->cap - b->len, &len);
+		if (rc != -ENOSPC)
+			break;
+		if (hp_buf_reserve(b, (uint32_t)len))
+			return -ENOMEM;
+	}
+	if (rc)
+		return rc;
+	b->len += (uint32_t)len;
+	return 0;
+}
 
 struct hp_txn *hp_txn_begin(struct hp_conn *c)
 {

@@ -289,6 +289,9 @@ const char *hp_status_reason(int status);
 void hp_txn_log_fields(struct hp_conn *c, const char *buf);
 void hp_txn_log(struct hp_conn *c);
 void hp_txn_end(struct hp_conn *c);
+/* h1_write_head into b, growing it as needed: 0, -ENOMEM or h1_write_head's -EINVAL. */
+int hp_write_head(struct hp_buf *b, const struct h1_msg *m, const char *buf,
+		  const struct h1_rewrite *rw);
 /* A new transaction for c (c->t), its request starting at c->in.off; NULL: no memory. */
 struct hp_txn *hp_txn_begin(struct hp_conn *c);
 void hp_set_nodelay(int fd);

@@ -30,6 +30,7 @@
 #include "xdproxy/lb.h"
 #include "route/maglev.h"
 #include "route/pool.h"
+#include "util/err.h"
 
 struct pool_backend {
 	char *key;
@@ -140,20 +141,6 @@ uint64_t pool_hash(const void *data, size_t len)
 
 /* ---- construction ---- */
 
-static void pool_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void pool_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* RFC 9110 5.6.2 tchar: what field names and (RFC 6265) cookie names are made of. */
 static bool pool_is_tchar(unsigned char c)
 {
@@ -183,61 +170,61 @@ static int pool_check(const struct pool_spec *s, char *err, size_t errlen)
 	const char *algo;
 
 	if (!s) {
-		pool_err(err, errlen, "no pool spec");
+		util_errf(err, errlen, "no pool spec");
 		return -EINVAL;
 	}
 	if ((unsigned)s->algo >= POOL_ALGO__MAX) {
-		pool_err(err, errlen, "unknown balancing algorithm %u", (unsigned)s->algo);
+		util_errf(err, errlen, "unknown balancing algorithm %u", (unsigned)s->algo);
 		return -EINVAL;
 	}
 	algo = pool_algo_str(s->algo);
 	if (s->n == 0 || s->n > POOL_MAX_BACKENDS) {
-		pool_err(err, errlen, "%zu backends: a pool has 1 to %d", s->n, POOL_MAX_BACKENDS);
+		util_errf(err, errlen, "%zu backends: a pool has 1 to %d", s->n, POOL_MAX_BACKENDS);
 		return -EINVAL;
 	}
 	if (!s->backends) {
-		pool_err(err, errlen, "no backend array for %zu backends", s->n);
+		util_errf(err, errlen, "no backend array for %zu backends", s->n);
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < s->n; i++) {
 		const struct pool_backend_spec *b = &s->backends[i];
 
 		if (!b->key || !b->key[0]) {
-			pool_err(err, errlen, "backend %zu: no key", i);
+			util_errf(err, errlen, "backend %zu: no key", i);
 			return -EINVAL;
 		}
 		if (b->weight > POOL_WEIGHT_MAX) {
-			pool_err(err, errlen, "backend %zu (\"%s\"): weight %u over %d", i, b->key,
-				 b->weight, POOL_WEIGHT_MAX);
+			util_errf(err, errlen, "backend %zu (\"%s\"): weight %u over %d", i, b->key,
+				  b->weight, POOL_WEIGHT_MAX);
 			return -EINVAL;
 		}
 		/* n <= 256: the quadratic scan is at most 32640 compares, once */
 		for (size_t j = 0; j < i; j++) {
 			if (strcmp(s->backends[j].key, b->key) == 0) {
-				pool_err(err, errlen,
-					 "backend %zu: key \"%s\" duplicates backend %zu", i,
-					 b->key, j);
+				util_errf(err, errlen,
+					  "backend %zu: key \"%s\" duplicates backend %zu", i,
+					  b->key, j);
 				return -EINVAL;
 			}
 		}
 	}
 	if (s->algo == POOL_HASH_HEADER || s->algo == POOL_HASH_COOKIE) {
 		if (!pool_is_token(s->hash_name)) {
-			pool_err(err, errlen, "%s hashing needs a %s name (a token), got %s%s%s",
-				 algo, s->algo == POOL_HASH_HEADER ? "header" : "cookie",
-				 s->hash_name ? "\"" : "", s->hash_name ? s->hash_name : "none",
-				 s->hash_name ? "\"" : "");
+			util_errf(err, errlen, "%s hashing needs a %s name (a token), got %s%s%s",
+				  algo, s->algo == POOL_HASH_HEADER ? "header" : "cookie",
+				  s->hash_name ? "\"" : "", s->hash_name ? s->hash_name : "none",
+				  s->hash_name ? "\"" : "");
 			return -EINVAL;
 		}
 	} else if (s->hash_name) {
 		/* most likely a config meant "header" or "cookie": say so, do not guess */
-		pool_err(err, errlen, "%s takes no hash name (got \"%s\")", algo, s->hash_name);
+		util_errf(err, errlen, "%s takes no hash name (got \"%s\")", algo, s->hash_name);
 		return -EINVAL;
 	}
 	if (s->table_size && (!maglev_size_ok(s->table_size) || s->table_size < s->n)) {
-		pool_err(err, errlen,
-			 "table size %u: must be a prime >= %zu (the backends) and >= %d, <= %u",
-			 s->table_size, s->n, MAGLEV_SIZE_MIN, (unsigned)LB_RING_MAX);
+		util_errf(err, errlen,
+			  "table size %u: must be a prime >= %zu (the backends) and >= %d, <= %u",
+			  s->table_size, s->n, MAGLEV_SIZE_MIN, (unsigned)LB_RING_MAX);
 		return -EINVAL;
 	}
 	return 0;
