@@ -3327,6 +3327,71 @@ static void test_fwd_connect_ports(void **state)
 	cfg_free(cfg);
 }
 
+static void test_tls_block(void **state)
+{
+	const struct cfg_tls *t;
+	struct cfg *cfg;
+
+	(void)state;
+	cfg = parse_http(5,
+			 "    pool: origins\n    tls:\n      certificates:\n"
+			 "        - cert: /etc/x/a.pem\n          key: /etc/x/a.key\n"
+			 "        - cert: /etc/x/b.pem\n          key: /etc/x/b.key\n"
+			 "          ocsp: /etc/x/b.ocsp\n          default: true\n"
+			 "      h2: false\n      ticket_rotation: 10m\n      session_cache: 0\n",
+			 0);
+	t = &cfg->listeners[0].tls;
+	assert_int_equal(t->nr_certs, 2);
+	assert_string_equal(t->certs[0].cert, "/etc/x/a.pem");
+	assert_string_equal(t->certs[0].key, "/etc/x/a.key");
+	assert_string_equal(t->certs[0].ocsp, "");
+	assert_false(t->certs[0].is_default);
+	assert_string_equal(t->certs[1].ocsp, "/etc/x/b.ocsp");
+	assert_true(t->certs[1].is_default);
+	assert_false(t->h2);
+	assert_true(t->tickets);
+	assert_int_equal(t->ticket_rotate_ms, 600000);
+	assert_int_equal(t->session_cache, 0);
+	cfg_free(cfg);
+	/* without a tls block: plain TCP */
+	cfg = parse_http(0);
+	assert_int_equal(cfg->listeners[0].tls.nr_certs, 0);
+	assert_null(cfg->listeners[0].tls.certs);
+	cfg_free(cfg);
+}
+
+static void test_err_tls(void **state)
+{
+	(void)state;
+	expect_http_error("6:5", "unknown key 'tlss' in listener", 5,
+			  "    pool: origins\n    tlss: {}\n", 0);
+	expect_http_error("8:18", "cert: 'a.pem' must be an absolute path", 5,
+			  "    pool: origins\n    tls:\n      certificates:\n"
+			  "        - {cert: a.pem, key: /k}\n",
+			  0);
+	expect_http_error("8:11", "certificate: missing required key 'key'", 5,
+			  "    pool: origins\n    tls:\n      certificates:\n"
+			  "        - cert: /c\n",
+			  0);
+	expect_http_error("7:21", "certificates: at least one", 5,
+			  "    pool: origins\n    tls:\n      certificates: []\n", 0);
+	expect_http_error("7:7", "tls: missing required key 'certificates'", 5,
+			  "    pool: origins\n    tls:\n      h2: true\n", 0);
+	expect_http_error("9:40", "default: certificate 0 is the default already", 5,
+			  "    pool: origins\n    tls:\n      certificates:\n"
+			  "        - {cert: /a, key: /a, default: true}\n"
+			  "        - {cert: /b, key: /b, default: true}\n",
+			  0);
+	expect_http_error("8:24", "ticket_rotation", 5,
+			  "    pool: origins\n    tls:\n      certificates: [{cert: /a, key: /a}]\n"
+			  "      ticket_rotation: 2s\n",
+			  0);
+	expect_error("listeners:\n  - name: t\n    bind: 127.0.0.1:1\n    pool: p\n"
+		     "    tls: {certificates: [{cert: /a, key: /a}]}\n"
+		     "pools:\n  - name: p\n    backends:\n      - address: 10.0.0.2:80\n",
+		     "5:5", "tls: only for mode http (this listener is mode tcp)");
+}
+
 static void test_fwd_transparent(void **state)
 {
 	const struct cfg_forward *f;
@@ -3339,10 +3404,11 @@ static void test_fwd_transparent(void **state)
 	assert_int_equal(f->nr_http_ports, 0); /* the proxy's default: 80 */
 	assert_string_equal(f->intercept_cgroup, "");
 	cfg_free(cfg);
-	cfg = parse_fwd(6,
-			"      transparent: true\n      http_ports: [80, 8080]\n"
-			"      intercept_cgroup: /xdp/clients\n      intercept_ports: [80, 443, 8080]\n",
-			0);
+	cfg = parse_fwd(
+	    6,
+	    "      transparent: true\n      http_ports: [80, 8080]\n"
+	    "      intercept_cgroup: /xdp/clients\n      intercept_ports: [80, 443, 8080]\n",
+	    0);
 	f = &cfg->listeners[0].forward;
 	assert_int_equal(f->nr_http_ports, 2);
 	assert_int_equal(f->http_ports[1], 8080);
@@ -3357,8 +3423,8 @@ static void test_err_fwd_transparent(void **state)
 	(void)state;
 	expect_fwd_error("6:20", "transparent: ", 6, "      transparent: maybe\n", 0);
 	expect_fwd_error("6:19", "only with transparent: true", 6, "      http_ports: [80]\n", 0);
-	expect_fwd_error("6:25", "only with transparent: true", 6,
-			 "      intercept_cgroup: /x\n", 0);
+	expect_fwd_error("6:25", "only with transparent: true", 6, "      intercept_cgroup: /x\n",
+			 0);
 	expect_fwd_error("7:19", "http_ports: empty list", 6,
 			 "      transparent: true\n      http_ports: []\n", 0);
 	expect_fwd_error("7:24", "http_ports: 80 is listed twice", 6,
@@ -4318,6 +4384,8 @@ int main(void)
 	    cmocka_unit_test(test_fwd_connect_ports),
 	    cmocka_unit_test(test_fwd_parent),
 	    cmocka_unit_test(test_fwd_transparent),
+	    cmocka_unit_test(test_tls_block),
+	    cmocka_unit_test(test_err_tls),
 	    cmocka_unit_test(test_err_fwd_transparent),
 	    cmocka_unit_test(test_fwd_dns),
 	    cmocka_unit_test(test_fwd_rule_defaults),

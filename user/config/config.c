@@ -83,7 +83,8 @@ struct cfg_ctx {
 	/* pool names (listeners' and routes'), resolved once every pool is known */
 	struct cfg_pool_ref *refs;
 	size_t nr_refs, cap_refs;
-	size_t cur_listener; /* the listener whose routes are being read */
+	size_t cur_listener;	 /* the listener whose routes are being read */
+	struct cfg_tls *cur_tls; /* the tls block whose certificates are being read */
 	yaml_document_t *doc;
 	/* the "listeners" and "lb" values, to place "no listeners" */
 	yaml_node_t *listeners_node;
@@ -2149,9 +2150,9 @@ out:
 }
 
 static const char *const forward_keys[] = {
-    "clients",	     "auth_file", "auth_realm",	 "anonymous",	"user_agent", "connect_ports",
-    "allow_private", "parent",	  "dns_servers", "dns_timeout", "rules",      "transparent",
-    "http_ports",    "intercept_cgroup", "intercept_ports",
+    "clients",	     "auth_file",     "auth_realm", "anonymous",	"user_agent",
+    "connect_ports", "allow_private", "parent",	    "dns_servers",	"dns_timeout",
+    "rules",	     "transparent",   "http_ports", "intercept_cgroup", "intercept_ports",
 };
 enum {
 	FK_CLIENTS,
@@ -2354,7 +2355,7 @@ static const char *const listener_keys[] = {
     "mode",    "splice",	"sndbuf",
     "rcvbuf",  "splice_budget", "connect_timeout",
     "backlog", "workers",	"http",
-    "routes",  "forward",
+    "routes",  "forward",	"tls",
 };
 enum {
 	LK_NAME,
@@ -2371,6 +2372,7 @@ enum {
 	LK_HTTP,
 	LK_ROUTES,
 	LK_FORWARD,
+	LK_TLS,
 };
 /* pool too, in mode tcp: checked once the walk is done. */
 #define LK_REQUIRED ((1u << LK_NAME) | (1u << LK_BIND))
@@ -2406,6 +2408,111 @@ static int cfg_listener_unique(struct cfg_ctx *ctx, size_t idx, yaml_node_t *val
 					 l->bind_str, o->name);
 	}
 	return 0;
+}
+
+static const char *const tls_keys[] = {
+    "certificates", "h2", "tickets", "ticket_rotation", "session_cache",
+};
+enum { TK_CERTS, TK_H2, TK_TICKETS, TK_ROTATE, TK_CACHE };
+
+static const char *const tls_cert_keys[] = {"cert", "key", "ocsp", "default"};
+enum { TCK_CERT, TCK_KEY, TCK_OCSP, TCK_DEFAULT };
+
+static int cfg_parse_tls_cert(struct cfg_ctx *ctx, yaml_node_t *map, size_t idx)
+{
+	struct cfg_tls *t = ctx->cur_tls;
+	struct cfg_tls_cert *c = &t->certs[idx];
+	yaml_node_pair_t *pair;
+	yaml_node_t *val;
+	uint32_t seen = 0;
+	size_t k;
+	int ret;
+
+	ret = cfg_expect(ctx, map, YAML_MAPPING_NODE, "certificate");
+	if (ret)
+		return ret;
+	for (pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top; pair++) {
+		ret = cfg_key(ctx, pair, "certificate", tls_cert_keys, ARRAY_SIZE(tls_cert_keys),
+			      &seen, &k, &val);
+		if (ret)
+			return ret;
+		switch (k) {
+		case TCK_CERT:
+			ret = cfg_get_abs_path(ctx, val, "cert", false, c->cert);
+			break;
+		case TCK_KEY:
+			ret = cfg_get_abs_path(ctx, val, "key", false, c->key);
+			break;
+		case TCK_OCSP:
+			ret = cfg_get_abs_path(ctx, val, "ocsp", false, c->ocsp);
+			break;
+		case TCK_DEFAULT:
+			ret = cfg_get_bool(ctx, val, "default", &c->is_default);
+			for (size_t i = 0; !ret && c->is_default && i < idx; i++)
+				if (t->certs[i].is_default)
+					ret = cfg_error(ctx, val->start_mark,
+							"default: certificate %zu is the default "
+							"already",
+							i);
+			break;
+		}
+		if (ret)
+			return ret;
+	}
+	return cfg_missing(ctx, map, "certificate", tls_cert_keys,
+			   (1u << TCK_CERT) | (1u << TCK_KEY), seen);
+}
+
+/* A listener's tls block: which certificates, what to offer. The proxy reads the files. */
+static int cfg_parse_tls(struct cfg_ctx *ctx, yaml_node_t *map, struct cfg_tls *t)
+{
+	yaml_node_pair_t *pair;
+	yaml_node_t *val;
+	uint32_t seen = 0;
+	uint64_t x = 0;
+	size_t k;
+	int ret;
+
+	t->h2 = true;
+	t->tickets = true;
+	t->ticket_rotate_ms = CFG_DEF_TICKET_ROTATE_MS;
+	t->session_cache = CFG_DEF_SESSION_CACHE;
+	ret = cfg_expect(ctx, map, YAML_MAPPING_NODE, "tls");
+	if (ret)
+		return ret;
+	for (pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top; pair++) {
+		ret = cfg_key(ctx, pair, "tls", tls_keys, ARRAY_SIZE(tls_keys), &seen, &k, &val);
+		if (ret)
+			return ret;
+		switch (k) {
+		case TK_CERTS:
+			ctx->cur_tls = t;
+			ret = cfg_parse_list(ctx, val, "certificates", (void **)&t->certs,
+					     &t->nr_certs, sizeof(*t->certs), cfg_parse_tls_cert);
+			if (!ret && !t->nr_certs)
+				ret =
+				    cfg_error(ctx, val->start_mark,
+					      "certificates: at least one is needed to speak TLS");
+			break;
+		case TK_H2:
+			ret = cfg_get_bool(ctx, val, "h2", &t->h2);
+			break;
+		case TK_TICKETS:
+			ret = cfg_get_bool(ctx, val, "tickets", &t->tickets);
+			break;
+		case TK_ROTATE:
+			ret = cfg_get_duration(ctx, val, "ticket_rotation", 60000, 86400000, false,
+					       &t->ticket_rotate_ms);
+			break;
+		case TK_CACHE:
+			ret = cfg_get_uint(ctx, val, "session_cache", 0, 1u << 20, &x);
+			t->session_cache = (uint32_t)x;
+			break;
+		}
+		if (ret)
+			return ret;
+	}
+	return cfg_missing(ctx, map, "tls", tls_keys, 1u << TK_CERTS, seen);
 }
 
 static int cfg_parse_listener(struct cfg_ctx *ctx, yaml_node_t *map, size_t idx)
@@ -2527,6 +2634,16 @@ static int cfg_parse_listener(struct cfg_ctx *ctx, yaml_node_t *map, size_t idx)
 				break;
 			}
 			ret = cfg_parse_routes(ctx, val, l);
+			break;
+		case LK_TLS:
+			if (l->mode != CFG_MODE_HTTP) {
+				ret = cfg_error(ctx, cfg_node(ctx, pair->key)->start_mark,
+						"tls: only for mode http (this listener is mode "
+						"%s)",
+						mode_names[l->mode]);
+				break;
+			}
+			ret = cfg_parse_tls(ctx, val, &l->tls);
 			break;
 		case LK_FORWARD:
 			if (l->mode != CFG_MODE_FORWARD) {
@@ -3599,6 +3716,7 @@ void cfg_free(struct cfg *cfg)
 			cfg_route_free(&h->routes[j]);
 		free(h->routes);
 		cfg_forward_free(&cfg->listeners[i].forward);
+		free(cfg->listeners[i].tls.certs);
 	}
 	free(cfg->listeners);
 	for (size_t i = 0; i < cfg->nr_vips; i++)

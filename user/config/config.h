@@ -135,6 +135,17 @@
  *                                # default ["00:00-24:00"]
  *               tz: Europe/Paris # an IANA zone, default UTC. Loaded here from
  *                                # /usr/share/zoneinfo, so an unknown zone is an error
+ *     tls:                       # mode http only: terminate TLS (OpenSSL 3)
+ *       certificates:            # at least one; the SNI picks (exact, then "*.x" wildcard
+ *                                # names of each certificate's SAN), else the default
+ *         - cert: /etc/xdproxy/www.pem    # absolute paths: PEM chain (leaf first)
+ *           key: /etc/xdproxy/www.key     # ECDSA or RSA
+ *           ocsp: /etc/xdproxy/www.ocsp   # optional DER OCSP response to staple
+ *           default: true        # at most one; absent: the first certificate
+ *       h2: true                 # offer h2 in ALPN besides http/1.1
+ *       tickets: true            # session tickets, keys rotated in memory
+ *       ticket_rotation: 1h      # 1m..24h
+ *       session_cache: 20480     # server-side sessions kept, 0..1048576
  *   pools:
  *     - name: origins
  *       balance: roundrobin      # roundrobin | leastconn | source | header | cookie
@@ -238,6 +249,24 @@ struct cfg_fwd_rule {
 				("00:00-24:00" when the file gives none) */
 	size_t nr_sched_times;
 	char sched_tz[64]; /* IANA name, default "UTC" */
+};
+
+/* One certificate of a TLS listener. */
+struct cfg_tls_cert {
+	char cert[CFG_PATH_MAX]; /* PEM chain, leaf first; absolute path */
+	char key[CFG_PATH_MAX];	 /* PEM private key (ECDSA or RSA) */
+	char ocsp[CFG_PATH_MAX]; /* DER OCSP response to staple; "" = none */
+	bool is_default;	 /* served when the SNI matches no certificate */
+};
+
+/* TLS termination on a listener (mode http). */
+struct cfg_tls {
+	struct cfg_tls_cert *certs; /* NULL: the listener speaks plain TCP */
+	size_t nr_certs;
+	bool h2;		   /* offer h2 in ALPN (default true) */
+	bool tickets;		   /* session tickets (default true) */
+	uint32_t ticket_rotate_ms; /* a new ticket key this often (default 1h) */
+	uint32_t session_cache;	   /* server-side sessions kept (default 20480; 0 = none) */
 };
 
 /*
@@ -387,6 +416,7 @@ struct cfg_listener {
 	int backlog;
 	struct cfg_http http;	    /* mode http and forward; all zero for tcp */
 	struct cfg_forward forward; /* mode forward only */
+	struct cfg_tls tls;	    /* mode http: TLS termination when nr_certs > 0 */
 };
 
 /*
@@ -464,9 +494,11 @@ struct cfg {
 #define CFG_RETRIES_MAX	     16u
 
 /* Forward proxy defaults: CONNECT only to 443 (as Squid's SSL_ports); not measured here. */
-#define CFG_DEF_REALM	       "xdproxy"
-#define CFG_DEF_CONNECT_PORT   443u
-#define CFG_DEF_DNS_TIMEOUT_MS 2000u
+#define CFG_DEF_REALM		 "xdproxy"
+#define CFG_DEF_CONNECT_PORT	 443u
+#define CFG_DEF_DNS_TIMEOUT_MS	 2000u
+#define CFG_DEF_TICKET_ROTATE_MS 3600000u
+#define CFG_DEF_SESSION_CACHE	 20480u
 
 /*
  * Limits enforced by the parser: sndbuf/rcvbuf 0..1G, splice_budget 4K..1G,
