@@ -5,8 +5,9 @@
 #   make fuzz       each libFuzzer harness for FUZZ_SECS (60) seconds
 #   make demo       namespace demo topology with live stats
 #   make bench      xdproxy vs HAProxy (and direct) in one run; the XDP LB vs
-#                   HAProxy and nftables; the HTTP proxy vs HAProxy and nginx
-#                   (BENCH_SUITES="tcp lb http" picks)
+#                   HAProxy and nftables; the HTTP proxy vs HAProxy and nginx;
+#                   the forward proxy vs Squid and tinyproxy
+#                   (BENCH_SUITES="tcp lb http fwd" picks)
 #   make deps       install the Debian packages all of the above need
 
 BUILD     ?= build
@@ -154,11 +155,13 @@ demo: deps
 	$(Q)BUILD=$(BUILD) bash tools/demo.sh
 
 # BENCH_SUITES picks the suites: tcp (tools/bench.sh: TCP proxy vs HAProxy),
-# lb (tools/bench_lb.sh: XDP load balancer vs HAProxy and nftables) and http
-# (tools/bench_http.sh: HTTP reverse proxy vs HAProxy and nginx), the latter
-# two appended to the same results. Each runs even if another failed; without
-# tcp, the results of an earlier run are removed first, not appended to.
-BENCH_SUITES ?= tcp lb http
+# lb (tools/bench_lb.sh: XDP load balancer vs HAProxy and nftables), http
+# (tools/bench_http.sh: HTTP reverse proxy vs HAProxy and nginx) and fwd
+# (tools/bench_fwd.sh: forward proxy vs Squid and tinyproxy), the latter
+# three appended to the same results, in this order. Each runs even if
+# another failed; without tcp, the results of an earlier run are removed
+# first, not appended to.
+BENCH_SUITES ?= tcp lb http fwd
 bench: deps
 	$(Q)$(MAKE) --no-print-directory build $(TOOL_BINS) $(BUILD)/tests/bpf/test_xdp_lb
 	$(Q)rc=0; \
@@ -171,6 +174,9 @@ bench: deps
 	esac; \
 	case " $(BENCH_SUITES) " in \
 	*" http "*) BUILD=$(BUILD) bash tools/bench_http.sh || rc=1 ;; \
+	esac; \
+	case " $(BENCH_SUITES) " in \
+	*" fwd "*) BUILD=$(BUILD) bash tools/bench_fwd.sh || rc=1 ;; \
 	esac; \
 	exit $$rc
 

@@ -14,8 +14,10 @@ PKGS=(
 	libclang-rt-14-dev
 	# tests and demo
 	iproute2 iputils-ping ethtool procps python3 xdp-tools curl dnsmasq-base openssl tzdata
-	# benchmarks (peers measured in the same run)
-	haproxy nginx-light iperf3 wrk nftables
+	# benchmarks (peers measured in the same run); proxychains4 (or socat)
+	# carries iperf3 through the forward proxies' CONNECT tunnels
+	# (tools/bench_fwd.sh)
+	haproxy nginx-light iperf3 wrk nftables squid tinyproxy proxychains4 socat
 )
 
 missing=()
@@ -32,8 +34,9 @@ fi
 echo "deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-# policy-rc.d keeps package scripts from starting haproxy/nginx services that
-# would sit on ports 80/443; the tests and benchmarks start their own.
+# policy-rc.d keeps package scripts from starting haproxy/nginx/squid/
+# tinyproxy services that would sit on ports 80/443/3128/8888; the tests and
+# benchmarks start their own, inside their namespaces.
 printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d.xdproxy
 chmod +x /usr/sbin/policy-rc.d.xdproxy
 had_policy=0
