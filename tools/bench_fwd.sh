@@ -719,7 +719,12 @@ section() {
 	echo "  each, for 60 s: above ~14000 of them (half the ephemeral ports, the half connect() tries"
 	echo "  first) every connect() from that address searches the ports at length, in the kernel, on the"
 	echo "  proxy's CPU (its system time). Squid and tinyproxy connect from addresses of their own"
-	echo "  (tcp_outgoing_address, Bind) so that they do not pay for xdproxy's (it has no such setting)"
+	echo "  (tcp_outgoing_address, Bind) so that they do not pay for xdproxy's (it has no such setting)."
+	echo "  Such a row's req/s then depends on how many it started with (runs 60 s apart start afresh)"
+	echo "  and on the run's length: compare its runs below; the lowest is the sustained rate"
+	echo "  A client connection per request (conns/req 1.00 on the client side) means the proxy closed"
+	echo "  the client's connection after each response; wrk counts each such close as a read error,"
+	echo "  the run is kept"
 	[[ $GET_OK == 1 ]] || echo "note: GET requests skipped: $GET_NOTE"
 	for row in "${ALL_ROWS[@]}"; do
 		[[ -n ${NOTE[$row]:-} ]] && echo "note: ${LABEL[$row]}: ${NOTE[$row]}"
