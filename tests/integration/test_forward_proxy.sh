@@ -194,6 +194,12 @@ check "origin-form toward the origin, Host from the URI" grep -q '^GET /headers 
 check "... Host: raw.test" grep -qi '^Host: raw.test' <<<"$out"
 check "... no Proxy-Connection or Proxy-Authorization" test -z "$(grep -i '^Proxy-' <<<"$out")"
 
+r0=$(proxy_stat up_reused)
+out=$(cx -x $X http://www.test/ http://www.test/ http://www.test/ http://raw.test/x http://www.test/ | tr '\n' ' ')
+r1=$(proxy_stat up_reused)
+check "one client connection, same destination: the upstream connection is reused ($r0 -> $r1)" \
+	test $((r1 - r0)) -ge 2
+
 # --- who may use it -------------------------------------------------------------
 c=$(code -x http://198.18.50.1:3128 http://www.test/)
 check "a client outside forward.clients (loopback by default) is refused: 403 ($c)" test "$c" = 403

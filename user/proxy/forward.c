@@ -553,6 +553,55 @@ void fp_worker_free(struct hp_worker *w)
 	}
 }
 
+void fp_park(struct hp_conn *c)
+{
+	struct hp_up *u = c->up;
+
+	if (c->park)
+		hp_up_close(c->park); /* one parked connection per client */
+	snprintf(u->dest, sizeof(u->dest), "%s", c->t->fp_parent ? "parent" : c->t->fp_dest);
+	hp_buf_put(c->w, &u->in);
+	hp_buf_put(c->w, &u->out);
+	u->c = NULL;
+	u->parked_on = c;
+	u->rd_ready = u->wr_blocked = false;
+	u->reused = true;
+	c->park = u;
+	/* idle: any readable event means the server closed it or misbehaves */
+	hp_fd_interest(c->w->loop, u->fd, EV_READ, hp_up_event, u);
+}
+
+/*
+ * The parked connection, when it goes where this request goes: taken for
+ * it (true). Otherwise it is closed (a client rarely comes back to an
+ * earlier destination, and it holds a port and an origin slot).
+ */
+static bool fp_unpark(struct hp_conn *c)
+{
+	struct hp_txn *t = c->t;
+	struct hp_up *u = c->park;
+
+	if (!u)
+		return false;
+	if (strcmp(u->dest, t->fp_parent ? "parent" : t->fp_dest)) {
+		hp_up_close(u);
+		return false;
+	}
+	c->park = NULL;
+	u->parked_on = NULL;
+	u->c = c;
+	c->up = u;
+	c->w->tot.up_reused++;
+	if (hp_buf_get(c->w, &u->in) || hp_buf_get(c->w, &u->out)) {
+		hp_conn_answer(c, 500, "500-memory");
+		return true;
+	}
+	t->head_sent = false;
+	t->resp_at = 0;
+	h1_msg_init(&t->resp, NULL);
+	return true;
+}
+
 void fp_txn_stop(struct hp_conn *c)
 {
 	if (c->t && c->t->fp_q) {
@@ -979,6 +1028,8 @@ static void fp_request_transparent(struct hp_conn *c, const char *buf)
 	t->rq_done = m->body == H1_BODY_NONE;
 	t->rq_chunked = m->body == H1_BODY_CHUNKED;
 	t->head_live = true;
+	if (fp_unpark(c))
+		return;
 	t->fp_n = 1;
 	memcpy(&t->fp_addrs[0], &c->orig,
 	       c->orig.ss_family == AF_INET ? sizeof(struct sockaddr_in)
@@ -1088,6 +1139,9 @@ static void fp_request_go(struct hp_conn *c)
 	t->rq_chunked = m->body == H1_BODY_CHUNKED && !t->fp_connect;
 	t->head_live = true;
 
+	t->fp_parent = f->has_parent;
+	if (!t->fp_connect && fp_unpark(c))
+		return; /* the same destination as the last request: its connection */
 	if (f->has_parent) {
 		/* the parent resolves and applies its own policy */
 		t->fp_parent = true;

@@ -459,7 +459,9 @@ void hp_up_close(struct hp_up *u)
 {
 	struct hp_worker *w = u->w;
 
-	if (!u->c)
+	if (u->parked_on)
+		u->parked_on->park = NULL; /* a forward proxy's, kept for its client only */
+	else if (!u->c)
 		up_unlink_idle(u);
 	ev_timer_cancel(w->loop, u->timer);
 	if (u->fd >= 0) {
@@ -579,7 +581,8 @@ struct hp_up *hp_up_connect_addr(struct hp_conn *c, struct hp_backend *be,
 	struct hp_up *u;
 	int fd;
 
-	fd = sock_connect_nb(addr, len, 0, 0);
+	/* the listener's buffer sizes on both sides: bulk bodies and tunnels need them */
+	fd = sock_connect_nb(addr, len, lc->sndbuf, lc->rcvbuf);
 	if (fd < 0)
 		return NULL;
 	u = calloc(1, sizeof(*u));
@@ -1189,7 +1192,17 @@ void hp_txn_end(struct hp_conn *c)
 
 	hp_txn_log(c);
 	if (c->up) {
-		hp_up_release(c->up, t->up_reusable && t->rs_done && t->rq_done);
+		bool reusable = t->up_reusable && t->rs_done && t->rq_done;
+
+		/*
+		 * A forward proxy's destinations differ from one request to the
+		 * next: the connection waits on this client for its next request
+		 * to the same destination (fp_park), not in a pool.
+		 */
+		if (c->l->lc->mode == CFG_MODE_FORWARD && reusable && keep)
+			fp_park(c);
+		else
+			hp_up_release(c->up, reusable);
 		c->up = NULL;
 	}
 	if (!keep) {
@@ -1804,6 +1817,8 @@ void hp_conn_close(struct hp_conn *c)
 		hp_up_release(c->up, false);
 		c->up = NULL;
 	}
+	if (c->park)
+		hp_up_close(c->park);
 	ev_timer_cancel(w->loop, c->timer);
 	ev_timer_cancel(w->loop, c->kick);
 	if (c->fd >= 0) {

@@ -56,9 +56,11 @@ struct hp_up {
 	bool rd_ready;	 /* readiness hints from epoll, cleared on EAGAIN */
 	bool wr_blocked; /* last write hit EAGAIN: wait for EV_WRITE */
 	bool eof;
-	struct hp_up *next, *prev; /* the backend's idle list */
-	uint64_t idle_since;	   /* ms, when it went idle (swept by sweep_cb) */
-	struct ev_timer *timer;	   /* connect timeout, or idle keep-alive timeout */
+	struct hp_up *next, *prev;    /* the backend's idle list */
+	uint64_t idle_since;	      /* ms, when it went idle (swept by sweep_cb) */
+	struct hp_conn *parked_on;    /* forward proxy: idle, kept for this client's next request */
+	char dest[HOST_NORM_MAX + 8]; /* forward proxy: the "host:port" it is connected to */
+	struct ev_timer *timer;	      /* connect timeout, or idle keep-alive timeout */
 	struct hp_buf in, out;
 };
 
@@ -188,6 +190,7 @@ struct hp_conn {
 	struct hp_buf in, out;
 	struct hp_txn *t;
 	struct hp_up *up;
+	struct hp_up *park; /* forward proxy: the last upstream connection, idle, for reuse */
 	struct ev_timer *timer;
 	struct ev_timer *kick; /* conn_progress ran out of rounds: more to do at once */
 	uint64_t timer_at;     /* when the armed timer fires */
@@ -330,5 +333,7 @@ void fp_accept(struct hp_conn *c);
 int fp_send_head(struct hp_conn *c);
 void fp_up_failed(struct hp_conn *c, bool connect, bool timeout);
 void fp_txn_stop(struct hp_conn *c);
+/* The request ended cleanly: keep c->up idle on c for a next request to the same place. */
+void fp_park(struct hp_conn *c);
 
 #endif
