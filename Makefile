@@ -120,15 +120,19 @@ test-unit test-bpf test-integration: deps
 	$(Q)$(MAKE) --no-print-directory test-build
 	$(Q)BUILD=$(BUILD) bash tests/run.sh $(patsubst test-%,%,$@)
 
-# libFuzzer harnesses (tests/fuzz/fuzz_*.c) over the HTTP parser, built
-# with clang from user/http/ alone: it is pure, so nothing else links in.
+# libFuzzer harnesses (tests/fuzz/fuzz_*.c) over the pure parsers - the
+# HTTP parser in user/http/ and the TLS ClientHello reader - built with
+# clang from FUZZ_LIB alone: they do no I/O, so nothing else links in.
+# user/tls/hello.c is named rather than globbed because the rest of
+# user/tls/ wraps OpenSSL and has no place in a harness.
 # `make fuzz` runs each for FUZZ_SECS seconds; `make test` gives each the
 # brief run of tests/run.sh's fuzz suite. New inputs go to
 # $(BUILD)/fuzz/corpus/, findings to $(BUILD)/fuzz/artifacts/; the seeds in
 # tests/fuzz/corpus/ are only read.
 FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
-FUZZ_LIB   := $(wildcard user/http/*.c)
+FUZZ_LIB   := $(wildcard user/http/*.c) user/tls/hello.c
+FUZZ_HDRS  := $(wildcard user/http/*.h tests/fuzz/*.h) user/tls/hello.h
 FUZZ_SECS  ?= 60
 FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
               -fno-omit-frame-pointer
@@ -136,7 +140,7 @@ FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 .PHONY: fuzz test-fuzz
 test-build: $(FUZZ_BINS)
 
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $(wildcard user/http/*.h tests/fuzz/*.h)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $(FUZZ_HDRS)
 	$(call msg,CC-FUZZ,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) -O1 -g $(FUZZ_FLAGS) -std=gnu11 $(WARN) -D_GNU_SOURCE -Iinclude -Iuser \
