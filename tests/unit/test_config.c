@@ -3327,6 +3327,59 @@ static void test_fwd_connect_ports(void **state)
 	cfg_free(cfg);
 }
 
+static const char sni_base[] = "listeners:\n  - name: t\n    bind: 127.0.0.1:9443\n";
+static const char sni_pools[] =
+    "pools:\n  - name: a\n    backends:\n      - address: 10.0.0.2:443\n"
+    "  - name: b\n    backends:\n      - address: 10.0.0.3:443\n";
+
+static void test_sni_routes(void **state)
+{
+	char text[1024], err[CFG_ERR_MAX];
+	const struct cfg_listener *l;
+	struct cfg *cfg;
+
+	(void)state;
+	snprintf(text, sizeof(text),
+		 "%s    sni_routes:\n      - names: [a.test, \"*.a.test\"]\n        pool: a\n"
+		 "      - names: [.b.test]\n        pool: b\n%s",
+		 sni_base, sni_pools);
+	cfg = parse(text, err);
+	if (!cfg)
+		fail_msg("%s", err);
+	l = &cfg->listeners[0];
+	assert_int_equal(l->pool, SIZE_MAX); /* no default: unmatched names are closed */
+	assert_int_equal(l->nr_sni_routes, 2);
+	assert_int_equal(l->sni_routes[0].nr_names, 2);
+	assert_string_equal(l->sni_routes[0].names[1], "*.a.test");
+	assert_int_equal(l->sni_routes[0].pool, 0);
+	assert_int_equal(l->sni_routes[1].pool, 1);
+	cfg_free(cfg);
+}
+
+static void test_err_sni_routes(void **state)
+{
+	char text[1024];
+
+	(void)state;
+	snprintf(text, sizeof(text), "%s    sni_routes: []\n%s", sni_base, sni_pools);
+	expect_error(text, "4:17", "sni_routes: empty list");
+	snprintf(text, sizeof(text),
+		 "%s    sni_routes:\n      - names: [a.test]\n        pool: nope\n%s", sni_base,
+		 sni_pools);
+	expect_error(text, "6:15", "sni_route 0: unknown pool 'nope'");
+	snprintf(text, sizeof(text), "%s    sni_routes:\n      - pool: a\n%s", sni_base, sni_pools);
+	expect_error(text, "5:9", "sni_route: missing required key 'names'");
+	snprintf(text, sizeof(text),
+		 "%s    sni_routes:\n      - names: [a..test]\n        pool: a\n%s", sni_base,
+		 sni_pools);
+	expect_error(text, "5:17", "domains: ");
+	snprintf(text, sizeof(text),
+		 "%s    mode: http\n    pool: a\n    sni_routes:\n      - names: [a.test]\n"
+		 "        pool: a\n%s",
+		 sni_base, sni_pools);
+	expect_error(text, "6:5", "sni_routes: only for mode tcp");
+}
+
 static void test_tls_block(void **state)
 {
 	const struct cfg_tls *t;
@@ -4385,6 +4438,8 @@ int main(void)
 	    cmocka_unit_test(test_fwd_parent),
 	    cmocka_unit_test(test_fwd_transparent),
 	    cmocka_unit_test(test_tls_block),
+	    cmocka_unit_test(test_sni_routes),
+	    cmocka_unit_test(test_err_sni_routes),
 	    cmocka_unit_test(test_err_tls),
 	    cmocka_unit_test(test_err_fwd_transparent),
 	    cmocka_unit_test(test_fwd_dns),

@@ -108,11 +108,12 @@ static void log_stats(struct run_ctx *rc)
 
 	tp_proxy_totals(rc->proxy, &t);
 	pr_info("stats accepted=%llu active=%llu spliced=%llu no_backend=%llu fallback=%llu "
-		"aborted=%llu adopted=%llu sockhash=%ld",
+		"aborted=%llu adopted=%llu sni_routed=%llu sni_refused=%llu sockhash=%ld",
 		(unsigned long long)t.accepted, (unsigned long long)t.active,
 		(unsigned long long)t.spliced_active, (unsigned long long)t.no_backend,
 		(unsigned long long)t.kernel_fallback, (unsigned long long)t.aborted,
-		(unsigned long long)t.adopted, sc ? splice_ctl_count_socks(sc) : 0L);
+		(unsigned long long)t.adopted, (unsigned long long)t.sni_routed,
+		(unsigned long long)t.sni_refused, sc ? splice_ctl_count_socks(sc) : 0L);
 	if (sc) {
 		uint64_t st[SPLICE_STAT_MAX];
 

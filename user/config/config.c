@@ -70,8 +70,10 @@
 struct cfg_pool_ref {
 	yaml_node_t *node; /* the name's scalar */
 	size_t listener;
-	size_t route; /* SIZE_MAX: the listener's own (default) pool */
+	size_t
+	    route; /* SIZE_MAX: the listener's own (default) pool; CFG_REF_SNI | i: sni route i */
 };
+#define CFG_REF_SNI ((size_t)1 << (sizeof(size_t) * 8 - 2))
 
 struct cfg_ctx {
 	const char *name; /* for messages only */
@@ -2351,11 +2353,12 @@ static int cfg_check_anonymous(struct cfg_ctx *ctx, yaml_node_t *http, struct cf
 /* ---------------------------------------------------------------- listeners */
 
 static const char *const listener_keys[] = {
-    "name",    "bind",		"pool",
-    "mode",    "splice",	"sndbuf",
-    "rcvbuf",  "splice_budget", "connect_timeout",
-    "backlog", "workers",	"http",
-    "routes",  "forward",	"tls",
+    "name",	  "bind",	   "pool",
+    "mode",	  "splice",	   "sndbuf",
+    "rcvbuf",	  "splice_budget", "connect_timeout",
+    "backlog",	  "workers",	   "http",
+    "routes",	  "forward",	   "tls",
+    "sni_routes",
 };
 enum {
 	LK_NAME,
@@ -2373,6 +2376,7 @@ enum {
 	LK_ROUTES,
 	LK_FORWARD,
 	LK_TLS,
+	LK_SNI,
 };
 /* pool too, in mode tcp: checked once the walk is done. */
 #define LK_REQUIRED ((1u << LK_NAME) | (1u << LK_BIND))
@@ -2408,6 +2412,55 @@ static int cfg_listener_unique(struct cfg_ctx *ctx, size_t idx, yaml_node_t *val
 					 l->bind_str, o->name);
 	}
 	return 0;
+}
+
+static const char *const sni_route_keys[] = {"names", "pool"};
+enum { SK_NAMES, SK_POOL };
+
+/* One of a tcp listener's sni_routes: ClientHello names -> a pool. */
+static int cfg_parse_sni_route(struct cfg_ctx *ctx, yaml_node_t *map, size_t idx)
+{
+	struct cfg_listener *l = &ctx->cfg->listeners[ctx->cur_listener];
+	struct cfg_sni_route *r = &l->sni_routes[idx];
+	yaml_node_pair_t *pair;
+	yaml_node_t *val;
+	uint32_t seen = 0;
+	size_t k;
+	int ret;
+
+	r->pool = SIZE_MAX;
+	ret = cfg_expect(ctx, map, YAML_MAPPING_NODE, "sni_route");
+	if (ret)
+		return ret;
+	for (pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top; pair++) {
+		ret = cfg_key(ctx, pair, "sni_route", sni_route_keys, ARRAY_SIZE(sni_route_keys),
+			      &seen, &k, &val);
+		if (ret)
+			return ret;
+		switch (k) {
+		case SK_NAMES: {
+			struct domset *set = domset_new();
+
+			if (!set)
+				return cfg_oom(ctx);
+			/* "a.example" exactly, "*.example" strict subdomains, ".example" both */
+			ret = cfg_parse_strings(ctx, val, "names", "a route needs a name to match",
+						SIZE_MAX, &r->names, &r->nr_names, cfg_check_domain,
+						set);
+			domset_free(set);
+			break;
+		}
+		case SK_POOL:
+			ret = cfg_get_name(ctx, val, "pool", (char[CFG_NAME_MAX]){0});
+			if (!ret)
+				ret = cfg_add_ref(ctx, val, ctx->cur_listener, CFG_REF_SNI | idx);
+			break;
+		}
+		if (ret)
+			return ret;
+	}
+	return cfg_missing(ctx, map, "sni_route", sni_route_keys,
+			   (1u << SK_NAMES) | (1u << SK_POOL), seen);
 }
 
 static const char *const tls_keys[] = {
@@ -2635,6 +2688,24 @@ static int cfg_parse_listener(struct cfg_ctx *ctx, yaml_node_t *map, size_t idx)
 			}
 			ret = cfg_parse_routes(ctx, val, l);
 			break;
+		case LK_SNI:
+			if (l->mode != CFG_MODE_TCP) {
+				ret = cfg_error(
+				    ctx, cfg_node(ctx, pair->key)->start_mark,
+				    "sni_routes: only for mode tcp (TLS passthrough; this "
+				    "listener is mode %s)",
+				    mode_names[l->mode]);
+				break;
+			}
+			ret = cfg_parse_list(ctx, val, "sni_routes", (void **)&l->sni_routes,
+					     &l->nr_sni_routes, sizeof(*l->sni_routes),
+					     cfg_parse_sni_route);
+			if (!ret && !l->nr_sni_routes)
+				ret =
+				    cfg_error(ctx, val->start_mark,
+					      "sni_routes: empty list (leave it out to send every "
+					      "client to the pool)");
+			break;
 		case LK_TLS:
 			if (l->mode != CFG_MODE_HTTP) {
 				ret = cfg_error(ctx, cfg_node(ctx, pair->key)->start_mark,
@@ -2662,7 +2733,7 @@ static int cfg_parse_listener(struct cfg_ctx *ctx, yaml_node_t *map, size_t idx)
 	ret = cfg_missing(ctx, map, "listener", listener_keys, LK_REQUIRED, seen);
 	if (ret)
 		return ret;
-	if (l->mode == CFG_MODE_TCP && !(seen & (1u << LK_POOL)))
+	if (l->mode == CFG_MODE_TCP && !(seen & (1u << LK_POOL)) && !l->nr_sni_routes)
 		return cfg_error(ctx, map->start_mark, "listener: missing required key 'pool'");
 	/* One that can only answer 404 is surely a mistake. */
 	if (l->mode == CFG_MODE_HTTP && !(seen & (1u << LK_POOL)) && !l->http.nr_routes)
@@ -3574,6 +3645,14 @@ static int cfg_resolve_pools(struct cfg_ctx *ctx)
 		if (j == cfg->nr_pools && ref->route == SIZE_MAX)
 			return cfg_error(ctx, ref->node->start_mark,
 					 "listener '%s': unknown pool '%s'", l->name, want);
+		if (j == cfg->nr_pools && ref->route != SIZE_MAX && (ref->route & CFG_REF_SNI))
+			return cfg_error(ctx, ref->node->start_mark,
+					 "listener '%s' sni_route %zu: unknown pool '%s'", l->name,
+					 ref->route & ~CFG_REF_SNI, want);
+		if (ref->route != SIZE_MAX && (ref->route & CFG_REF_SNI)) {
+			l->sni_routes[ref->route & ~CFG_REF_SNI].pool = j;
+			continue;
+		}
 		if (j == cfg->nr_pools)
 			return cfg_error(ctx, ref->node->start_mark,
 					 "listener '%s' route '%s': unknown pool '%s'", l->name,
@@ -3717,6 +3796,10 @@ void cfg_free(struct cfg *cfg)
 		free(h->routes);
 		cfg_forward_free(&cfg->listeners[i].forward);
 		free(cfg->listeners[i].tls.certs);
+		for (size_t j = 0; j < cfg->listeners[i].nr_sni_routes; j++)
+			cfg_strings_free(cfg->listeners[i].sni_routes[j].names,
+					 cfg->listeners[i].sni_routes[j].nr_names);
+		free(cfg->listeners[i].sni_routes);
 	}
 	free(cfg->listeners);
 	for (size_t i = 0; i < cfg->nr_vips; i++)

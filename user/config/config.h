@@ -135,6 +135,13 @@
  *                                # default ["00:00-24:00"]
  *               tz: Europe/Paris # an IANA zone, default UTC. Loaded here from
  *                                # /usr/share/zoneinfo, so an unknown zone is an error
+ *     sni_routes:                # mode tcp only: TLS passthrough by the ClientHello's
+ *                                # server name (not terminated; spliced as usual). In
+ *                                # order, the first whose names match picks the pool;
+ *                                # none matching (or no SNI): the listener's pool if
+ *                                # given, else the connection is closed
+ *       - names: [a.example, "*.b.example"]  # as forward rule domains
+ *         pool: a
  *     tls:                       # mode http only: terminate TLS (OpenSSL 3)
  *       certificates:            # at least one; the SNI picks (exact, then "*.x" wildcard
  *                                # names of each certificate's SAN), else the default
@@ -249,6 +256,18 @@ struct cfg_fwd_rule {
 				("00:00-24:00" when the file gives none) */
 	size_t nr_sched_times;
 	char sched_tz[64]; /* IANA name, default "UTC" */
+};
+
+/*
+ * TLS passthrough (mode tcp): the ClientHello's server name picks the pool,
+ * TLS is not terminated, and the pair is spliced as any TCP session.
+ * names as policy/domset.h: "a.example" exactly, "*.example" strict
+ * subdomains, ".example" the name and its subdomains.
+ */
+struct cfg_sni_route {
+	char **names;
+	size_t nr_names;
+	size_t pool; /* index into cfg.pools */
 };
 
 /* One certificate of a TLS listener. */
@@ -414,9 +433,11 @@ struct cfg_listener {
 	uint64_t splice_budget;
 	uint32_t connect_timeout_ms;
 	int backlog;
-	struct cfg_http http;	    /* mode http and forward; all zero for tcp */
-	struct cfg_forward forward; /* mode forward only */
-	struct cfg_tls tls;	    /* mode http: TLS termination when nr_certs > 0 */
+	struct cfg_http http;		  /* mode http and forward; all zero for tcp */
+	struct cfg_forward forward;	  /* mode forward only */
+	struct cfg_tls tls;		  /* mode http: TLS termination when nr_certs > 0 */
+	struct cfg_sni_route *sni_routes; /* mode tcp: TLS passthrough routes, in order */
+	size_t nr_sni_routes;		  /* 0: every client goes to pool */
 };
 
 /*

@@ -31,6 +31,8 @@
 #include <unistd.h>
 
 #include "net/sock.h"
+#include "policy/domset.h"
+#include "tls/hello.h"
 #include "util/log.h"
 
 #define TP_PEEK_MIN	(256u << 10) /* smallest relay peek buffer */
@@ -74,12 +76,14 @@ struct tp_half {
 enum tp_sstate {
 	S_CONNECTING = 0,
 	S_RUNNING,
+	S_SNI, /* TLS passthrough: reading the ClientHello's server name (peeked, not consumed) */
 };
 
 struct tp_listener {
 	struct tp_proxy *p;
 	const struct cfg_listener *cfg;
 	int fd;
+	struct domset **sni; /* per cfg sni_route: its names */
 };
 
 struct tp_backend {
@@ -101,6 +105,7 @@ struct tp_session {
 	int cfd, bfd;
 	enum tp_sstate state;
 	struct tp_half c2b, b2c;
+	size_t pool; /* cfg.pools index: the listener's, or the one its SNI picked */
 	struct tp_backend *be;
 	uint32_t slot; /* even slot of the pair, or TP_NO_SLOT */
 	bool cfd_watched, bfd_watched;
@@ -124,6 +129,7 @@ struct tp_proxy {
 	struct tp_session *sessions; /* list of live sessions */
 	struct tp_totals tot;
 	uint64_t budget_default;
+	uint8_t *hello; /* HELLO_WIRE_MAX bytes: ClientHellos are peeked into it */
 };
 
 static void session_progress(struct tp_session *s);
@@ -131,6 +137,7 @@ static void session_close(struct tp_session *s, bool abort);
 static void session_try_connect(struct tp_session *s);
 static void session_update_interest(struct tp_session *s);
 static void session_start_running(struct tp_session *s);
+static void session_sni(struct tp_session *s);
 
 /* ---- pools: smooth weighted round robin (as nginx) ---- */
 
@@ -191,6 +198,12 @@ static void session_timer_cb(struct ev_loop *loop, struct ev_timer *t, void *arg
 	s->timer = NULL;
 	if (s->state == S_CONNECTING) {
 		session_connect_failed(s, "timed out");
+		return;
+	}
+	if (s->state == S_SNI) {
+		s->p->tot.sni_refused++;
+		pr_debug("%s: no complete ClientHello in time", s->l->cfg->name);
+		session_close(s, false);
 		return;
 	}
 	s->c2b.waiting = s->b2c.waiting = false;
@@ -531,6 +544,14 @@ static void fd_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 	struct tp_half *wr = fd == s->cfd ? &s->b2c : &s->c2b; /* fd is its dst */
 
 	(void)loop;
+	if (s->state == S_SNI) {
+		if (events & (EV_ERR | EV_HUP)) {
+			session_close(s, true);
+			return;
+		}
+		session_sni(s);
+		return;
+	}
 	if (s->state == S_CONNECTING) {
 		if (fd == s->bfd) {
 			int e = sock_error(fd);
@@ -730,7 +751,7 @@ static void session_start_running(struct tp_session *s)
 
 static void session_try_connect(struct tp_session *s)
 {
-	struct tp_pool *pool = &s->p->pools[s->l->cfg->pool];
+	struct tp_pool *pool = &s->p->pools[s->pool];
 	const struct cfg_listener *lc = s->l->cfg;
 
 	for (;;) {
@@ -857,6 +878,19 @@ static void listener_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg
 			p->sessions->prev = s;
 		p->sessions = s;
 		p->tot.active++;
+		s->pool = l->cfg->pool;
+		if (l->cfg->nr_sni_routes) {
+			/* the backend depends on the ClientHello: read its name first */
+			s->state = S_SNI;
+			if (ev_add_fd(p->loop, cfd, EV_READ | EV_RDHUP, fd_cb, s)) {
+				session_close(s, true);
+				continue;
+			}
+			s->cfd_watched = true;
+			s->timer =
+			    ev_timer_add(p->loop, l->cfg->connect_timeout_ms, session_timer_cb, s);
+			continue;
+		}
 		if (ev_add_fd(p->loop, cfd, EV_RDHUP, fd_cb, s)) {
 			session_close(s, true);
 			continue;
@@ -864,6 +898,63 @@ static void listener_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg
 		s->cfd_watched = true;
 		session_try_connect(s);
 	}
+}
+
+/*
+ * TLS passthrough: the client's ClientHello is peeked (left in the socket,
+ * so the backend gets it whole through the usual relay and splice) until it
+ * is complete; its server name picks the pool. SO_RCVLOWAT makes epoll wait
+ * for as many bytes as the parser still needs, instead of reporting the
+ * same unread bytes again and again.
+ */
+static void session_sni(struct tp_session *s)
+{
+	const struct cfg_listener *lc = s->l->cfg;
+	struct tp_proxy *p = s->p;
+	struct hello_info h;
+	ssize_t n;
+	int rc, one = 1;
+
+	n = recv(s->cfd, p->hello, HELLO_WIRE_MAX, MSG_PEEK);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		session_close(s, n < 0);
+		return;
+	}
+	rc = hello_parse(p->hello, (size_t)n, &h);
+	if (rc == -EAGAIN) {
+		int want = (int)h.need;
+
+		if (setsockopt(s->cfd, SOL_SOCKET, SO_RCVLOWAT, &want, sizeof(want)))
+			session_close(s, true);
+		return;
+	}
+	setsockopt(s->cfd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
+	s->pool = lc->pool; /* no name, or no route: the listener's pool, if any */
+	if (rc == 0 && h.sni_len) {
+		for (size_t i = 0; i < lc->nr_sni_routes; i++) {
+			if (domset_match(s->l->sni[i], h.sni)) {
+				s->pool = lc->sni_routes[i].pool;
+				break;
+			}
+		}
+	}
+	if (s->pool == SIZE_MAX) {
+		p->tot.sni_refused++;
+		pr_debug("%s: %s: no route", lc->name,
+			 rc	     ? "not a TLS ClientHello"
+			 : h.sni_len ? h.sni
+				     : "no server name");
+		session_close(s, false);
+		return;
+	}
+	p->tot.sni_routed++;
+	ev_timer_cancel(p->loop, s->timer);
+	s->timer = NULL;
+	s->state = S_CONNECTING;
+	ev_mod_fd(p->loop, s->cfd, EV_RDHUP);
+	session_try_connect(s);
 }
 
 int tp_proxy_adopt(struct tp_proxy *p, size_t li, int cfd, int bfd, size_t pool, size_t be,
@@ -1045,8 +1136,31 @@ listeners:
 		err = ev_add_fd(loop, l->fd, EV_READ, listener_cb, l);
 		if (err)
 			goto err;
-		pr_info("listener %s on %s -> pool %s, %s splice", lc->name, lc->bind_str,
-			cfg->pools[lc->pool].name,
+		if (lc->nr_sni_routes) {
+			char msg[256];
+
+			err = -ENOMEM;
+			if (!p->hello && !(p->hello = malloc(HELLO_WIRE_MAX)))
+				goto err;
+			l->sni = calloc(lc->nr_sni_routes, sizeof(*l->sni));
+			if (!l->sni)
+				goto err;
+			for (size_t j = 0; j < lc->nr_sni_routes; j++) {
+				l->sni[j] = domset_new();
+				if (!l->sni[j])
+					goto err;
+				if (domset_add_list(l->sni[j],
+						    (const char *const *)lc->sni_routes[j].names,
+						    lc->sni_routes[j].nr_names, msg, sizeof(msg))) {
+					pr_err("listener %s: sni_routes: %s", lc->name, msg);
+					err = -EINVAL;
+					goto err;
+				}
+			}
+		}
+		pr_info("listener %s on %s -> %s%s, %s splice", lc->name, lc->bind_str,
+			lc->nr_sni_routes ? "TLS server names, else " : "",
+			lc->pool == SIZE_MAX ? "(closed)" : cfg->pools[lc->pool].name,
 			lc->splice == CFG_SPLICE_KERNEL ? "kernel" : "user");
 	}
 	return p;
@@ -1067,7 +1181,11 @@ void tp_proxy_free(struct tp_proxy *p)
 			ev_del_fd(p->loop, p->ls[i].fd);
 			close(p->ls[i].fd);
 		}
+		for (size_t j = 0; p->ls[i].sni && j < p->ls[i].cfg->nr_sni_routes; j++)
+			domset_free(p->ls[i].sni[j]);
+		free(p->ls[i].sni);
 	}
+	free(p->hello);
 	if (p->splice) {
 		ev_del_fd(p->loop, splice_ctl_events_fd(p->splice));
 		splice_ctl_close(p->splice);

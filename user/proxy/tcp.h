@@ -37,6 +37,8 @@ struct tp_totals {
 	uint64_t kernel_fallback; /* kernel listeners that fell back to user */
 	uint64_t aborted;	  /* ended by RST or error */
 	uint64_t adopted;	  /* tunnels taken over from the HTTP proxy */
+	uint64_t sni_routed;	  /* TLS passthrough: ClientHellos routed by name */
+	uint64_t sni_refused;	  /* ... closed: no route, not TLS, or too slow */
 };
 
 /*
