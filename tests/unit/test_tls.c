@@ -1603,6 +1603,22 @@ static void test_ticket_rotation(void **state)
 	tls_tickets_unref(tk);
 }
 
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void sleep_until(uint64_t t)
+{
+	uint64_t now = now_ms();
+
+	if (t > now)
+		usleep((useconds_t)(t - now) * 1000);
+}
+
 static void test_ticket_auto_rotation(void **state)
 {
 	struct tls_tickets *tk = tls_tickets_new(1);
@@ -1610,19 +1626,24 @@ static void test_ticket_auto_rotation(void **state)
 	char err[256];
 	struct tls_store *st = store_of(c, 1, NULL, tk, err, sizeof(err));
 	SSL_SESSION *s;
+	uint64_t t0;
 
 	(void)state;
 	assert_non_null(st);
 	tls_tickets_unref(tk); /* the store holds its own reference */
+	/* A fresh key now, so the periods below count from here. */
+	assert_int_equal(tls_tickets_rotate(tls_store_tickets(st)), 0);
+	t0 = now_ms();
 	s = session_from(st, &(struct copts){.sni = "a.test"});
-	/* One period later: rotated once at this handshake, the ticket's key is previous. */
-	usleep(1200 * 1000);
+	/* 1.3 s on: rotated once at this handshake, the ticket's key is the previous. */
+	sleep_until(t0 + 1300);
 	expect_resumed(st, &(struct copts){.sni = "a.test", .sess = s}, true);
 	SSL_SESSION_free(s);
 
+	/* That handshake made the current key; two periods without one and both are too old. */
+	t0 = now_ms();
 	s = session_from(st, &(struct copts){.sni = "a.test"});
-	/* Two periods without a handshake: both keys are too old. */
-	usleep(2100 * 1000);
+	sleep_until(t0 + 2100);
 	expect_resumed(st, &(struct copts){.sni = "a.test", .sess = s}, false);
 	SSL_SESSION_free(s);
 	tls_store_unref(st);
