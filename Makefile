@@ -121,10 +121,11 @@ test-unit test-bpf test-integration: deps
 	$(Q)BUILD=$(BUILD) bash tests/run.sh $(patsubst test-%,%,$@)
 
 # libFuzzer harnesses (tests/fuzz/fuzz_*.c) over the pure parsers - the
-# HTTP parser in user/http/ and the TLS ClientHello reader - built with
-# clang from FUZZ_LIB alone: they do no I/O, so nothing else links in.
-# user/tls/hello.c is named rather than globbed because the rest of
-# user/tls/ wraps OpenSSL and has no place in a harness.
+# HTTP parser and h2 layer in user/http/ and the TLS ClientHello reader -
+# built with clang from FUZZ_LIB alone: they do no I/O, so nothing else
+# links in but the libraries their modules wrap (jansson for alog, nghttp2
+# for h2). user/tls/hello.c is named rather than globbed because the rest
+# of user/tls/ wraps OpenSSL and has no place in a harness.
 # `make fuzz` runs each for FUZZ_SECS seconds; `make test` gives each the
 # brief run of tests/run.sh's fuzz suite. New inputs go to
 # $(BUILD)/fuzz/corpus/, findings to $(BUILD)/fuzz/artifacts/; the seeds in
@@ -144,7 +145,8 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $(FUZZ_HDRS)
 	$(call msg,CC-FUZZ,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) -O1 -g $(FUZZ_FLAGS) -std=gnu11 $(WARN) -D_GNU_SOURCE -Iinclude -Iuser \
-		-o $@ $< $(FUZZ_LIB) $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)
+		-o $@ $< $(FUZZ_LIB) \
+		$(shell pkg-config --libs jansson libnghttp2 2>/dev/null || echo -ljansson -lnghttp2)
 
 fuzz: deps
 	$(Q)$(MAKE) --no-print-directory $(FUZZ_BINS)
