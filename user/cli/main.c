@@ -94,6 +94,13 @@ static void signal_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 		}
 		return;
 	}
+	if (si.ssi_signo == SIGHUP) {
+		/* certificates are re-read without dropping a connection */
+		if (rc->http && hp_server_reload_tls(rc->http))
+			pr_warn("reload: some certificates could not be loaded; they keep the old "
+				"ones");
+		return;
+	}
 	pr_info("signal %u: shutting down", si.ssi_signo);
 	ev_stop(loop);
 }
@@ -149,6 +156,7 @@ static void log_stats(struct run_ctx *rc)
 			"3xx=%llu 4xx=%llu 5xx=%llu bad_request=%llu no_route=%llu "
 			"up_connects=%llu up_reused=%llu up_connect_fail=%llu retries=%llu "
 			"up_bad_response=%llu timeouts=%llu upgrades=%llu handoffs=%llu "
+			"tls_handshakes=%llu tls_resumed=%llu tls_failed=%llu "
 			"bytes_in=%llu bytes_out=%llu",
 			(unsigned long long)h.accepted, (unsigned long long)h.active,
 			(unsigned long long)h.requests, (unsigned long long)h.status[1],
@@ -159,7 +167,9 @@ static void log_stats(struct run_ctx *rc)
 			(unsigned long long)h.up_connect_fail, (unsigned long long)h.retries,
 			(unsigned long long)h.up_bad_response, (unsigned long long)h.timeouts,
 			(unsigned long long)h.upgrades, (unsigned long long)h.handoffs,
-			(unsigned long long)h.bytes_in, (unsigned long long)h.bytes_out);
+			(unsigned long long)h.tls_handshakes, (unsigned long long)h.tls_resumed,
+			(unsigned long long)h.tls_failed, (unsigned long long)h.bytes_in,
+			(unsigned long long)h.bytes_out);
 	}
 	f = open_memstream(&buf, &len);
 	if (!f)
@@ -232,6 +242,7 @@ static int cmd_run(const char *path, const char *level)
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGUSR1);
+	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (sfd < 0 || ev_add_fd(rc.loop, sfd, EV_READ, signal_cb, &rc)) {

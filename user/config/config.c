@@ -2526,7 +2526,7 @@ static int cfg_parse_tls(struct cfg_ctx *ctx, yaml_node_t *map, struct cfg_tls *
 	size_t k;
 	int ret;
 
-	t->h2 = true;
+	t->h2 = false;
 	t->tickets = true;
 	t->ticket_rotate_ms = CFG_DEF_TICKET_ROTATE_MS;
 	t->session_cache = CFG_DEF_SESSION_CACHE;
@@ -2549,6 +2549,11 @@ static int cfg_parse_tls(struct cfg_ctx *ctx, yaml_node_t *map, struct cfg_tls *
 			break;
 		case TK_H2:
 			ret = cfg_get_bool(ctx, val, "h2", &t->h2);
+			/* a key that silently did nothing would be worse than none */
+			if (!ret && t->h2)
+				ret = cfg_error(ctx, val->start_mark,
+						"h2: HTTP/2 is not served yet (only http/1.1 is "
+						"offered in ALPN)");
 			break;
 		case TK_TICKETS:
 			ret = cfg_get_bool(ctx, val, "tickets", &t->tickets);

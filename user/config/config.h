@@ -149,7 +149,7 @@
  *           key: /etc/xdproxy/www.key     # ECDSA or RSA
  *           ocsp: /etc/xdproxy/www.ocsp   # optional DER OCSP response to staple
  *           default: true        # at most one; absent: the first certificate
- *       h2: true                 # offer h2 in ALPN besides http/1.1
+ *       h2: false                # offer h2 in ALPN: not served yet, true is refused
  *       tickets: true            # session tickets, keys rotated in memory
  *       ticket_rotation: 1h      # 1m..24h
  *       session_cache: 20480     # server-side sessions kept, 0..1048576
@@ -282,7 +282,7 @@ struct cfg_tls_cert {
 struct cfg_tls {
 	struct cfg_tls_cert *certs; /* NULL: the listener speaks plain TCP */
 	size_t nr_certs;
-	bool h2;		   /* offer h2 in ALPN (default true) */
+	bool h2;		   /* offer h2 in ALPN: false (HTTP/2 is not served yet) */
 	bool tickets;		   /* session tickets (default true) */
 	uint32_t ticket_rotate_ms; /* a new ticket key this often (default 1h) */
 	uint32_t session_cache;	   /* server-side sessions kept (default 20480; 0 = none) */

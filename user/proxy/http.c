@@ -44,6 +44,7 @@
 #include "net/proxyproto.h"
 #include "net/sock.h"
 #include "policy/rules.h"
+#include "tls/tls.h"
 #include "route/pool.h"
 #include "route/rules.h"
 #include "util/log.h"
@@ -820,7 +821,7 @@ static int txn_send_head(struct hp_conn *c)
 	struct fwd_conn fconn = {
 	    .client = (const struct sockaddr *)&c->peer,
 	    .proxy = (const struct sockaddr *)&c->local,
-	    .tls = false,
+	    .tls = c->tls != NULL,
 	};
 	struct h1_rewrite rw;
 	size_t nr_add = 0, used = 0, len;
@@ -1140,6 +1141,57 @@ static int sock_write(int fd, struct hp_buf *b, bool *blocked, uint64_t *count)
 	return -1;
 }
 
+/*
+ * The client side's reads and writes: plain, or through TLS. A TLS read can
+ * want the socket writable and a write readable (and OpenSSL may hold
+ * decrypted bytes the socket no longer shows), so for TLS every event sets
+ * both hints (conn_event) and pending bytes keep the read hint on.
+ */
+static int conn_rd(struct hp_conn *c, struct hp_buf *b, uint64_t *count)
+{
+	ssize_t n;
+
+	if (!c->tls)
+		return sock_read(c->fd, b, &c->rd_ready, count);
+	if (!hp_buf_room(b))
+		return 0;
+	n = tls_read(c->tls, b->p + b->len, b->cap - b->len);
+	if (n > 0) {
+		b->len += (uint32_t)n;
+		*count += (uint64_t)n;
+		c->rd_ready = tls_pending(c->tls) > 0 || hp_buf_room(b) == 0;
+		return 1;
+	}
+	c->rd_ready = false;
+	if (n == -EAGAIN)
+		return 0;
+	return -1; /* 0 (closed), reset, TLS error */
+}
+
+static int conn_wr(struct hp_conn *c, struct hp_buf *b, uint64_t *count)
+{
+	ssize_t n;
+
+	if (!c->tls)
+		return sock_write(c->fd, b, &c->wr_blocked, count);
+	if (c->wr_blocked || !hp_buf_data(b))
+		return 0;
+	n = tls_write(c->tls, b->p + b->off, hp_buf_data(b));
+	if (n > 0) {
+		b->off += (uint32_t)n;
+		if (count)
+			*count += (uint64_t)n;
+		if (b->off == b->len)
+			b->off = b->len = 0;
+		return 1;
+	}
+	if (n == -EAGAIN) {
+		c->wr_blocked = true;
+		return 0;
+	}
+	return -1;
+}
+
 /* ------------------------------------------------------------------ the state machine */
 
 int hp_write_head(struct hp_buf *b, const struct h1_msg *m, const char *buf,
@@ -1276,7 +1328,8 @@ static bool conn_handoff(struct hp_conn *c)
 	uint64_t one = 1;
 	bool ok;
 
-	if (s->handoff_fd < 0 || hp_buf_data(&c->out) || hp_buf_data(&c->in) ||
+	/* TLS terminated here: the kernel cannot splice plaintext it never sees (no kTLS) */
+	if (s->handoff_fd < 0 || c->tls || hp_buf_data(&c->out) || hp_buf_data(&c->in) ||
 	    hp_buf_data(&u->in) || c->rd_eof || u->eof || c->wr_blocked || u->wr_blocked)
 		return false;
 	h.cfd = c->fd;
@@ -1324,9 +1377,32 @@ static bool conn_step(struct hp_conn *c)
 	int rc;
 
 	/* client bytes in */
+	if (c->st == CS_HANDSHAKE) {
+		rc = tls_handshake(c->tls);
+		if (rc == -EAGAIN) {
+			/* the interest follows what OpenSSL waits for */
+			c->rd_ready = false;
+			c->wr_blocked = (tls_want(c->tls) & TLS_WANT_WRITE) != 0;
+			return false;
+		}
+		if (rc) {
+			pr_debug("http %s: TLS handshake: %s", c->l->lc->name,
+				 tls_conn_error(c->tls));
+			w->tot.tls_failed++;
+			c->dead = true;
+			return false;
+		}
+		w->tot.tls_handshakes++;
+		if (tls_conn_resumed(c->tls))
+			w->tot.tls_resumed++;
+		c->st = CS_IDLE;
+		c->rd_ready = true; /* the client's first request may already be decrypted */
+		hp_conn_deadline(c, hc->idle_timeout_ms);
+		return true;
+	}
 	if (c->rd_ready && !c->rd_eof && c->st != CS_CLOSING && c->st != CS_TUNNEL) {
 		if (!hp_buf_get(w, &c->in)) {
-			rc = sock_read(c->fd, &c->in, &c->rd_ready, &w->tot.bytes_in);
+			rc = conn_rd(c, &c->in, &w->tot.bytes_in);
 			if (rc > 0)
 				moved = true;
 			else if (rc < 0)
@@ -1570,7 +1646,7 @@ static bool conn_step(struct hp_conn *c)
 		if (c->rd_ready && !c->rd_eof) {
 			if (!hp_buf_room(&c->in))
 				hp_buf_compact(&c->in);
-			rc = sock_read(c->fd, &c->in, &c->rd_ready, &w->tot.bytes_in);
+			rc = conn_rd(c, &c->in, &w->tot.bytes_in);
 			if (rc > 0)
 				moved = true;
 			else if (rc < 0) {
@@ -1604,13 +1680,14 @@ static bool conn_step(struct hp_conn *c)
 		break;
 
 	case CS_CLOSING:
+	case CS_HANDSHAKE: /* handled above */
 		break;
 	}
 
 	/* bytes to the client */
 	if (c->st == CS_TUNNEL) {
 		/* the 101 head first, then the tunnel's bytes */
-		rc = sock_write(c->fd, &c->out, &c->wr_blocked, &w->tot.bytes_out);
+		rc = conn_wr(c, &c->out, &w->tot.bytes_out);
 		if (rc < 0) {
 			c->dead = true;
 			return false;
@@ -1618,7 +1695,7 @@ static bool conn_step(struct hp_conn *c)
 		moved |= rc > 0;
 		if (hp_buf_data(&c->out))
 			return moved;
-		rc = sock_write(c->fd, &c->up->in, &c->wr_blocked, &w->tot.bytes_out);
+		rc = conn_wr(c, &c->up->in, &w->tot.bytes_out);
 		if (rc < 0) {
 			c->dead = true;
 			return false;
@@ -1634,7 +1711,7 @@ static bool conn_step(struct hp_conn *c)
 			c->dead = true; /* closes nothing: both fds are -1 now */
 		return moved;
 	}
-	rc = sock_write(c->fd, &c->out, &c->wr_blocked, &w->tot.bytes_out);
+	rc = conn_wr(c, &c->out, &w->tot.bytes_out);
 	if (rc < 0) {
 		c->dead = true;
 		return false;
@@ -1661,7 +1738,9 @@ static void conn_update_interest(struct hp_conn *c)
 	struct hp_up *u = c->up;
 	uint32_t ev = 0;
 
-	if (c->st == CS_TUNNEL) {
+	if (c->st == CS_HANDSHAKE) {
+		ev = tls_want(c->tls) & TLS_WANT_WRITE ? EV_WRITE : EV_READ;
+	} else if (c->st == CS_TUNNEL) {
 		if (!c->rd_eof && (!c->in.p || hp_buf_room(&c->in) || c->in.off))
 			ev |= EV_READ;
 	} else if (c->st != CS_CLOSING && !c->rd_eof &&
@@ -1743,9 +1822,9 @@ static void conn_event(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 
 	(void)loop;
 	(void)fd;
-	if (events & (EV_READ | EV_HUP | EV_ERR))
+	if (events & (EV_READ | EV_HUP | EV_ERR) || (c->tls && events))
 		c->rd_ready = true;
-	if (events & (EV_WRITE | EV_HUP | EV_ERR))
+	if (events & (EV_WRITE | EV_HUP | EV_ERR) || (c->tls && events))
 		c->wr_blocked = false;
 	hp_conn_progress(c);
 }
@@ -1788,6 +1867,7 @@ static void conn_timer_cb(struct ev_loop *loop, struct ev_timer *tm, void *arg)
 		break;
 	case CS_CLOSING:
 	case CS_TUNNEL:
+	case CS_HANDSHAKE: /* a client that never finishes its handshake */
 		c->w->tot.timeouts++;
 		c->dead = true;
 		break;
@@ -1821,6 +1901,8 @@ void hp_conn_close(struct hp_conn *c)
 		hp_up_close(c->park);
 	ev_timer_cancel(w->loop, c->timer);
 	ev_timer_cancel(w->loop, c->kick);
+	tls_conn_free(c->tls);
+	c->tls = NULL;
 	if (c->fd >= 0) {
 		ev_del_fd(w->loop, c->fd);
 		close(c->fd);
@@ -1880,6 +1962,21 @@ static void listener_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg
 		w->tot.active++;
 		c->st = CS_IDLE;
 		hp_conn_deadline(c, l->lc->http.idle_timeout_ms);
+		if (l->lc->tls.nr_certs) {
+			struct tls_store *st;
+
+			/* the store may be swapped by a reload: take it under the lock */
+			pthread_mutex_lock(&w->s->tls_lock);
+			st = w->s->tls[l->idx];
+			c->tls = st ? tls_conn_new(st, cfd) : NULL;
+			pthread_mutex_unlock(&w->s->tls_lock);
+			if (!c->tls) {
+				hp_conn_close(c);
+				continue;
+			}
+			c->st = CS_HANDSHAKE;
+			hp_conn_deadline(c, l->lc->http.header_timeout_ms);
+		}
 		if (l->lc->mode == CFG_MODE_FORWARD && l->lc->forward.transparent)
 			fp_accept(c); /* an intercepted connection? */
 	}
@@ -2151,6 +2248,86 @@ static int fwd_conf_of(const struct cfg_http *h, int mode, struct fwd_conf *fc)
 	return fwd_conf_check(fc, NULL, 0);
 }
 
+/* The certificates of listener lc as a new store; NULL with the reason logged. */
+static struct tls_store *tls_store_of(const struct cfg_listener *lc, struct tls_tickets *tickets)
+{
+	struct tls_cert_spec certs[64];
+	struct tls_store_spec spec;
+	struct tls_store *st;
+	char err[512] = "";
+
+	if (lc->tls.nr_certs > 64) {
+		pr_err("http %s: tls: at most 64 certificates", lc->name);
+		return NULL;
+	}
+	memset(&spec, 0, sizeof(spec));
+	for (size_t i = 0; i < lc->tls.nr_certs; i++) {
+		const struct cfg_tls_cert *cc = &lc->tls.certs[i];
+
+		memset(&certs[i], 0, sizeof(certs[i]));
+		certs[i].cert = cc->cert;
+		certs[i].key = cc->key;
+		certs[i].ocsp = cc->ocsp[0] ? cc->ocsp : NULL;
+		certs[i].is_default = cc->is_default;
+	}
+	spec.certs = certs;
+	spec.ncerts = lc->tls.nr_certs;
+	/* HTTP/2 is not served yet (issue #6): only http/1.1 is offered */
+	spec.alpn = "http/1.1";
+	spec.session_cache = lc->tls.session_cache ? (long)lc->tls.session_cache : -1;
+	/* a reload keeps the ticket keys: sessions resume across it */
+	spec.tickets = tickets;
+	st = tls_store_new(&spec, err, sizeof(err));
+	if (!st)
+		pr_err("http %s: tls: %s", lc->name, err[0] ? err : strerror(errno));
+	return st;
+}
+
+static int tls_stores_init(struct hp_server *s)
+{
+	const struct cfg *cfg = s->cfg;
+
+	s->tls = calloc(cfg->nr_listeners, sizeof(*s->tls));
+	if (!s->tls)
+		return -ENOMEM;
+	for (size_t i = 0; i < cfg->nr_listeners; i++) {
+		if (!cfg->listeners[i].tls.nr_certs)
+			continue;
+		s->tls[i] = tls_store_of(&cfg->listeners[i], NULL);
+		if (!s->tls[i])
+			return -EINVAL;
+	}
+	return 0;
+}
+
+int hp_server_reload_tls(struct hp_server *s)
+{
+	const struct cfg *cfg = s->cfg;
+	int failed = 0;
+
+	for (size_t i = 0; i < cfg->nr_listeners; i++) {
+		struct tls_store *st, *old;
+
+		if (!cfg->listeners[i].tls.nr_certs)
+			continue;
+		pthread_mutex_lock(&s->tls_lock);
+		st = tls_store_of(&cfg->listeners[i], tls_store_tickets(s->tls[i]));
+		pthread_mutex_unlock(&s->tls_lock);
+		if (!st) {
+			failed++; /* the old certificates stay */
+			continue;
+		}
+		pthread_mutex_lock(&s->tls_lock);
+		old = s->tls[i];
+		s->tls[i] = st;
+		pthread_mutex_unlock(&s->tls_lock);
+		/* connections hold their own references: they finish on the old one */
+		tls_store_unref(old);
+		pr_info("http %s: certificates reloaded", cfg->listeners[i].name);
+	}
+	return failed ? -EINVAL : 0;
+}
+
 struct hp_server *hp_server_new(const struct cfg *cfg)
 {
 	struct hp_server *s;
@@ -2171,6 +2348,7 @@ struct hp_server *hp_server_new(const struct cfg *cfg)
 	s->log_fd = -1;
 	s->handoff_fd = -1;
 	pthread_mutex_init(&s->handoff_lock, NULL);
+	pthread_mutex_init(&s->tls_lock, NULL);
 	s->rt = calloc(cfg->nr_listeners, sizeof(*s->rt));
 	s->fwd = calloc(cfg->nr_listeners, sizeof(*s->fwd));
 	s->rfwd = calloc(cfg->nr_listeners, sizeof(*s->rfwd));
@@ -2241,6 +2419,9 @@ struct hp_server *hp_server_new(const struct cfg *cfg)
 		}
 	}
 	err = fp_server_init(s);
+	if (err)
+		goto fail;
+	err = tls_stores_init(s);
 	if (err)
 		goto fail;
 	s->nr_workers = n;
@@ -2356,6 +2537,10 @@ void hp_server_free(struct hp_server *s)
 		}
 	}
 	fp_server_free(s);
+	for (size_t i = 0; s->tls && i < cfg->nr_listeners; i++)
+		tls_store_unref(s->tls[i]);
+	free(s->tls);
+	pthread_mutex_destroy(&s->tls_lock);
 	free(s->rt);
 	free(s->fwd);
 	free(s->rfwd);

@@ -48,6 +48,9 @@ struct hp_totals {
 	uint64_t timeouts;	  /* any timeout that ended a request or connection */
 	uint64_t upgrades;	  /* connections that became tunnels (101) */
 	uint64_t handoffs;	  /* tunnels handed to the TCP proxy's splice */
+	uint64_t tls_handshakes;  /* TLS handshakes completed */
+	uint64_t tls_resumed;	  /* ... of which resumed a session */
+	uint64_t tls_failed;	  /* handshakes that failed */
 	uint64_t bytes_in;	  /* from clients */
 	uint64_t bytes_out;	  /* to clients */
 };
@@ -96,6 +99,14 @@ typedef void (*hp_handoff_fn)(void *arg, const struct hp_handoff *h);
  * userspace. Call before hp_server_start. 0 or -errno.
  */
 int hp_server_set_handoff(struct hp_server *s, struct ev_loop *loop, hp_handoff_fn fn, void *arg);
+
+/*
+ * Reads every TLS listener's certificate files again and swaps the new
+ * stores in; connections in progress finish with the old ones, new ones
+ * get the new. A listener whose files fail keeps its old certificates (and
+ * the reason is logged). 0, or -EINVAL when any failed. Any thread.
+ */
+int hp_server_reload_tls(struct hp_server *s);
 
 /* Sums the workers' counters (read while they run: each may be a little stale). */
 void hp_server_totals(struct hp_server *s, struct hp_totals *out);

@@ -104,11 +104,12 @@ struct hp_lsn {
 };
 
 enum hp_cstate {
-	CS_IDLE = 0, /* keep-alive: waiting for the first byte of a request */
-	CS_HEAD,     /* reading a request head */
-	CS_REQ,	     /* a request in progress */
-	CS_CLOSING,  /* an answer is being written; close when it is out */
-	CS_TUNNEL,   /* after 101: opaque bytes both ways */
+	CS_IDLE = 0,  /* keep-alive: waiting for the first byte of a request */
+	CS_HEAD,      /* reading a request head */
+	CS_REQ,	      /* a request in progress */
+	CS_CLOSING,   /* an answer is being written; close when it is out */
+	CS_TUNNEL,    /* after 101: opaque bytes both ways */
+	CS_HANDSHAKE, /* TLS listener: the handshake is in progress */
 };
 
 /* One request/response exchange. */
@@ -190,7 +191,8 @@ struct hp_conn {
 	struct hp_buf in, out;
 	struct hp_txn *t;
 	struct hp_up *up;
-	struct hp_up *park; /* forward proxy: the last upstream connection, idle, for reuse */
+	struct hp_up *park;   /* forward proxy: the last upstream connection, idle, for reuse */
+	struct tls_conn *tls; /* TLS listener: the client's TLS; NULL: plain */
 	struct ev_timer *timer;
 	struct ev_timer *kick; /* conn_progress ran out of rounds: more to do at once */
 	uint64_t timer_at;     /* when the armed timer fires */
@@ -242,6 +244,8 @@ struct hp_server {
 	struct intercept_ctl *icpt; /* transparent listeners: the pinned original destinations */
 	struct intercept_ctl *icpt_own; /* the interception this run attached (forward.intercept) */
 	struct fp_auth_pool *auth;	/* the thread that checks passwords, NULL without auth */
+	struct tls_store **tls;		/* per cfg listener: its certificates, NULL: plain */
+	pthread_mutex_t tls_lock;	/* guards tls[] against a reload's swap */
 };
 
 static inline uint32_t hp_buf_data(const struct hp_buf *b)
@@ -318,6 +322,8 @@ struct hp_up *hp_up_connect_addr(struct hp_conn *c, struct hp_backend *be,
  * CS_TUNNEL). fp_up_failed: the connection to the current address failed.
  * fp_txn_stop: the request is being dropped (cancels a resolution).
  */
+struct tls_conn;
+struct tls_store;
 struct fp_listener;
 struct fp_auth_job;
 struct fp_auth_pool;
