@@ -3429,7 +3429,11 @@ static void test_err_tls(void **state)
 	expect_http_error("7:21", "certificates: at least one", 5,
 			  "    pool: origins\n    tls:\n      certificates: []\n", 0);
 	expect_http_error("7:7", "tls: missing required key 'certificates'", 5,
-			  "    pool: origins\n    tls:\n      h2: true\n", 0);
+			  "    pool: origins\n    tls:\n      tickets: true\n", 0);
+	expect_http_error("8:11", "h2: HTTP/2 is not served yet", 5,
+			  "    pool: origins\n    tls:\n      certificates: [{cert: /a, key: /a}]\n"
+			  "      h2: true\n",
+			  0);
 	expect_http_error("9:40", "default: certificate 0 is the default already", 5,
 			  "    pool: origins\n    tls:\n      certificates:\n"
 			  "        - {cert: /a, key: /a, default: true}\n"
