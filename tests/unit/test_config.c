@@ -2473,7 +2473,7 @@ static void test_err_http_keys(void **state)
 			  "unknown key 'timeout' in http (expected one of: access_log, log_format, "
 			  "header_timeout, idle_timeout, client_timeout, response_timeout, "
 			  "forwarded, via, via_name, max_request_line, max_header, "
-			  "max_headers_size, max_headers, max_body)",
+			  "max_headers_size, max_headers, max_body, h2c)",
 			  HTTP_KV("timeout: 5s"), 0);
 	expect_http_error("8:7", "duplicate key 'via' in http",
 			  HTTP_KV("via: true\n      via: false"), 0);
@@ -3209,6 +3209,27 @@ static void test_fwd_http_block(void **state)
 	cfg_free(cfg);
 }
 
+static void test_h2c(void **state)
+{
+	struct cfg *cfg;
+
+	(void)state;
+	cfg = parse_http(0);
+	assert_false(cfg->listeners[0].http.h2c);
+	cfg_free(cfg);
+	cfg = parse_http(5, "    pool: origins\n    http:\n      h2c: true\n", 0);
+	assert_true(cfg->listeners[0].http.h2c);
+	cfg_free(cfg);
+	expect_http_error("7:12", "h2c: bad value '2' (expected", 5,
+			  "    pool: origins\n    http:\n      h2c: 2\n", 0);
+	expect_fwd_error("6:12", "h2c: only for mode http (this listener is mode forward)", 4,
+			 "    mode: forward\n    http:\n      h2c: true\n", 0);
+	/* false is harmless anywhere http: is */
+	cfg = parse_fwd(4, "    mode: forward\n    http:\n      h2c: false\n", 0);
+	assert_false(cfg->listeners[0].http.h2c);
+	cfg_free(cfg);
+}
+
 static void test_fwd_workers(void **state)
 {
 	struct cfg *cfg;
@@ -3406,6 +3427,12 @@ static void test_tls_block(void **state)
 	assert_int_equal(t->ticket_rotate_ms, 600000);
 	assert_int_equal(t->session_cache, 0);
 	cfg_free(cfg);
+	cfg = parse_http(5,
+			 "    pool: origins\n    tls:\n      certificates: [{cert: /a, key: /a}]\n"
+			 "      h2: true\n",
+			 0);
+	assert_true(cfg->listeners[0].tls.h2);
+	cfg_free(cfg);
 	/* without a tls block: plain TCP */
 	cfg = parse_http(0);
 	assert_int_equal(cfg->listeners[0].tls.nr_certs, 0);
@@ -3430,9 +3457,9 @@ static void test_err_tls(void **state)
 			  "    pool: origins\n    tls:\n      certificates: []\n", 0);
 	expect_http_error("7:7", "tls: missing required key 'certificates'", 5,
 			  "    pool: origins\n    tls:\n      tickets: true\n", 0);
-	expect_http_error("8:11", "h2: HTTP/2 is not served yet", 5,
+	expect_http_error("8:11", "h2: bad value 'yes please' (expected", 5,
 			  "    pool: origins\n    tls:\n      certificates: [{cert: /a, key: /a}]\n"
-			  "      h2: true\n",
+			  "      h2: yes please\n",
 			  0);
 	expect_http_error("9:40", "default: certificate 0 is the default already", 5,
 			  "    pool: origins\n    tls:\n      certificates:\n"
@@ -4434,6 +4461,7 @@ int main(void)
 	    cmocka_unit_test(test_fwd_defaults),
 	    cmocka_unit_test(test_fwd_mode_written_last),
 	    cmocka_unit_test(test_fwd_http_block),
+	    cmocka_unit_test(test_h2c),
 	    cmocka_unit_test(test_fwd_workers),
 	    cmocka_unit_test(test_fwd_clients),
 	    cmocka_unit_test(test_fwd_auth),

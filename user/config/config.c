@@ -1275,11 +1275,28 @@ static int cfg_parse_routes(struct cfg_ctx *ctx, yaml_node_t *seq, struct cfg_li
 	return cfg_error(ctx, seq->start_mark, "routes: %s", err);
 }
 
+static const char *const mode_names[] = {
+    [CFG_MODE_TCP] = "tcp",
+    [CFG_MODE_HTTP] = "http",
+    [CFG_MODE_FORWARD] = "forward",
+};
+
 static const char *const http_keys[] = {
-    "access_log",     "log_format",	  "header_timeout", "idle_timeout",
-    "client_timeout", "response_timeout", "forwarded",	    "via",
-    "via_name",	      "max_request_line", "max_header",	    "max_headers_size",
-    "max_headers",    "max_body",
+    "access_log",
+    "log_format",
+    "header_timeout",
+    "idle_timeout",
+    "client_timeout",
+    "response_timeout",
+    "forwarded",
+    "via",
+    "via_name",
+    "max_request_line",
+    "max_header",
+    "max_headers_size",
+    "max_headers",
+    "max_body",
+    "h2c",
 };
 enum {
 	HK_ACCESS_LOG,
@@ -1296,6 +1313,7 @@ enum {
 	HK_MAX_HEAD,
 	HK_MAX_FIELDS,
 	HK_MAX_BODY,
+	HK_H2C,
 };
 
 static int cfg_get_limit(struct cfg_ctx *ctx, yaml_node_t *n, const char *key, uint64_t min,
@@ -1322,7 +1340,8 @@ static void cfg_http_defaults(struct cfg_http *h)
 	strcpy(h->via_name, CFG_DEF_VIA_NAME);
 }
 
-static int cfg_parse_http(struct cfg_ctx *ctx, yaml_node_t *map, struct cfg_http *h)
+static int cfg_parse_http(struct cfg_ctx *ctx, yaml_node_t *map, enum cfg_mode mode,
+			  struct cfg_http *h)
 {
 	yaml_node_pair_t *pair;
 	uint32_t seen = 0;
@@ -1421,6 +1440,16 @@ static int cfg_parse_http(struct cfg_ctx *ctx, yaml_node_t *map, struct cfg_http
 		case HK_MAX_BODY:
 			ret = cfg_get_size(ctx, val, "max_body", 0, UINT64_MAX, &x);
 			h->limits.max_body = x ? x : UINT64_MAX;
+			break;
+		case HK_H2C:
+			ret = cfg_get_bool(ctx, val, "h2c", &h->h2c);
+			/* a forward proxy's clients speak HTTP/1.1 to it (RFC 9113 has no proxy
+			 * form) */
+			if (!ret && h->h2c && mode != CFG_MODE_HTTP)
+				ret = cfg_error(ctx, val->start_mark,
+						"h2c: only for mode http (this listener is mode "
+						"%s)",
+						mode_names[mode]);
 			break;
 		}
 		if (ret)
@@ -2381,11 +2410,6 @@ enum {
 /* pool too, in mode tcp: checked once the walk is done. */
 #define LK_REQUIRED ((1u << LK_NAME) | (1u << LK_BIND))
 
-static const char *const mode_names[] = {
-    [CFG_MODE_TCP] = "tcp",
-    [CFG_MODE_HTTP] = "http",
-    [CFG_MODE_FORWARD] = "forward",
-};
 static const char *const splice_names[] = {
     [CFG_SPLICE_KERNEL] = "kernel",
     [CFG_SPLICE_USER] = "user",
@@ -2549,11 +2573,6 @@ static int cfg_parse_tls(struct cfg_ctx *ctx, yaml_node_t *map, struct cfg_tls *
 			break;
 		case TK_H2:
 			ret = cfg_get_bool(ctx, val, "h2", &t->h2);
-			/* a key that silently did nothing would be worse than none */
-			if (!ret && t->h2)
-				ret = cfg_error(ctx, val->start_mark,
-						"h2: HTTP/2 is not served yet (only http/1.1 is "
-						"offered in ALPN)");
 			break;
 		case TK_TICKETS:
 			ret = cfg_get_bool(ctx, val, "tickets", &t->tickets);
@@ -2680,7 +2699,7 @@ static int cfg_parse_listener(struct cfg_ctx *ctx, yaml_node_t *map, size_t idx)
 						"listener is mode tcp)");
 				break;
 			}
-			ret = cfg_parse_http(ctx, val, &l->http);
+			ret = cfg_parse_http(ctx, val, l->mode, &l->http);
 			http = val;
 			break;
 		case LK_ROUTES:

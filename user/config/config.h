@@ -53,6 +53,9 @@
  *         max_headers_size: 64K  # h1_limits.max_head (the whole head), 1K..1M
  *         max_headers: 100       # h1_limits.max_fields, 1..256
  *         max_body: 0            # h1_limits.max_body: 0 (default) = unlimited, else a size
+ *         h2c: false             # mode http: also accept HTTP/2 with prior knowledge on
+ *                                # this cleartext listener (RFC 9113 3.3); HTTP/1.1
+ *                                # clients are told apart by the first 24 bytes
  *       routes:                  # mode http only; ordered, the first match wins
  *         - name: api            # as for listeners, unique per listener; default
  *                                # "route<N>", N = index in routes
@@ -149,7 +152,8 @@
  *           key: /etc/xdproxy/www.key     # ECDSA or RSA
  *           ocsp: /etc/xdproxy/www.ocsp   # optional DER OCSP response to staple
  *           default: true        # at most one; absent: the first certificate
- *       h2: false                # offer h2 in ALPN: not served yet, true is refused
+ *       h2: false                # offer h2 in ALPN (before http/1.1): HTTP/2 clients are
+ *                                # multiplexed onto the HTTP/1.1 pools (user/http/h2.h)
  *       tickets: true            # session tickets, keys rotated in memory
  *       ticket_rotation: 1h      # 1m..24h
  *       session_cache: 20480     # server-side sessions kept, 0..1048576
@@ -282,7 +286,7 @@ struct cfg_tls_cert {
 struct cfg_tls {
 	struct cfg_tls_cert *certs; /* NULL: the listener speaks plain TCP */
 	size_t nr_certs;
-	bool h2;		   /* offer h2 in ALPN: false (HTTP/2 is not served yet) */
+	bool h2;		   /* offer h2 (then http/1.1) in ALPN; default false */
 	bool tickets;		   /* session tickets (default true) */
 	uint32_t ticket_rotate_ms; /* a new ticket key this often (default 1h) */
 	uint32_t session_cache;	   /* server-side sessions kept (default 20480; 0 = none) */
@@ -417,6 +421,8 @@ struct cfg_http {
 	enum cfg_fwd fwd;	 /* default CFG_FWD_XFF */
 	bool via;		 /* add "Via: 1.1 <via_name>" */
 	char via_name[64];	 /* a token, default CFG_DEF_VIA_NAME */
+	bool h2c;		 /* mode http: HTTP/2 with prior knowledge on a cleartext
+				    listener (RFC 9113 3.3), default false */
 };
 
 struct cfg_listener {
