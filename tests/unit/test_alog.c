@@ -297,6 +297,13 @@ static void test_combined_http10_and_methods(void **state)
 	    alog_combined, &r,
 	    "192.0.2.7 - alice [14/Nov/2023:22:13:20 +0000] \"CONNECT example.com:443 HTTP/1.1\" "
 	    "201 0 \"-\" \"curl/8.5.0\"\n");
+	/* a stream of an HTTP/2 connection */
+	r.version = 20;
+	expect(
+	    alog_combined, &r,
+	    "192.0.2.7 - alice [14/Nov/2023:22:13:20 +0000] \"CONNECT example.com:443 HTTP/2.0\" "
+	    "201 0 \"-\" \"curl/8.5.0\"\n");
+	r.version = 11;
 	/* lengths are honoured: the bytes past them are not the field's */
 	r.method = "GETX";
 	r.method_len = 3;
@@ -636,6 +643,10 @@ static void test_json_every_field(void **state)
 	assert_jcstr(o, "method", "GET");
 	assert_jcstr(o, "target", "/a?b=1");
 	assert_jcstr(o, "protocol", "HTTP/1.1");
+	json_decref(o);
+	r.version = 20;
+	o = json_line(&r);
+	assert_jcstr(o, "protocol", "HTTP/2.0");
 	assert_jint(o, "status", 200);
 	assert_jint(o, "bytes_sent", 512);
 	assert_jint(o, "bytes_received", 77);
@@ -1041,7 +1052,7 @@ static void test_invalid_records(void **state)
 		BAD(r.version = 0);
 		BAD(r.version = 9);
 		BAD(r.version = 12);
-		BAD(r.version = 20);
+		BAD(r.version = 21); /* HTTP/2 is 20 */
 		BAD(r.status = 1);
 		BAD(r.status = 99);
 		BAD(r.status = 1000);

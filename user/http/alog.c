@@ -68,6 +68,12 @@ static bool span_ok(const char *s, size_t len)
  * The rules of struct alog_rec, checked once for every format so that a
  * record valid for one is valid for all.
  */
+/* " HTTP/1.1" for a version in alog_rec's form (the space for the combined line). */
+static const char *alog_proto(uint8_t version)
+{
+	return version == 10 ? " HTTP/1.0" : version == 20 ? " HTTP/2.0" : " HTTP/1.1";
+}
+
 static int rec_check(const struct alog_rec *r)
 {
 	if (r->client && r->client->sa_family != AF_INET && r->client->sa_family != AF_INET6)
@@ -78,7 +84,7 @@ static int rec_check(const struct alog_rec *r)
 	    !span_ok(r->user_agent, r->user_agent_len) || !span_ok(r->host, r->host_len))
 		return -EINVAL;
 	if (r->method && (!r->method_len || !r->target || !r->target_len ||
-			  (r->version != 10 && r->version != 11)))
+			  (r->version != 10 && r->version != 11 && r->version != 20)))
 		return -EINVAL;
 	if (r->status != 0 && (r->status < 100 || r->status > 999))
 		return -EINVAL;
@@ -245,7 +251,7 @@ static int combined(const struct alog_rec *r, char *out, size_t cap, size_t *len
 		put_esc(&w, r->method, r->method_len, false);
 		put(&w, " ", 1);
 		put_esc(&w, r->target, r->target_len, false);
-		puts_(&w, r->version == 10 ? " HTTP/1.0" : " HTTP/1.1");
+		puts_(&w, alog_proto(r->version));
 	} else {
 		put(&w, "-", 1);
 	}
@@ -411,7 +417,7 @@ int alog_json(const struct alog_rec *r, char *out, size_t cap, size_t *len)
 	if (r->client)
 		client_text(r->client, addr, &port);
 	if (r->method)
-		snprintf(proto, sizeof(proto), "HTTP/1.%d", r->version == 10 ? 0 : 1);
+		snprintf(proto, sizeof(proto), "%s", alog_proto(r->version) + 1);
 
 	o = json_object();
 	if (!o)

@@ -54,13 +54,13 @@ struct alog_rec {
 	 * The request line. method NULL: there was none (the client closed
 	 * or sent garbage before one was parsed), and target and version are
 	 * ignored. Otherwise method and target are non-empty and version is
-	 * 10 or 11.
+	 * 10, 11 or 20 (a stream of an HTTP/2 connection: "HTTP/2.0").
 	 */
 	const char *method;
 	size_t method_len;
 	const char *target; /* as received */
 	size_t target_len;
-	uint8_t version;	 /* 10 or 11 */
+	uint8_t version;	 /* 10, 11 or 20 */
 	int status;		 /* sent to the client: 100-999, or 0 if none */
 	uint64_t bytes_sent;	 /* response body bytes to the client, <= INT64_MAX */
 	uint64_t bytes_received; /* request body bytes, <= INT64_MAX */
