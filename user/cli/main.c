@@ -157,7 +157,7 @@ static void log_stats(struct run_ctx *rc)
 			"up_connects=%llu up_reused=%llu up_connect_fail=%llu retries=%llu "
 			"up_bad_response=%llu timeouts=%llu upgrades=%llu handoffs=%llu "
 			"tls_handshakes=%llu tls_resumed=%llu tls_failed=%llu "
-			"bytes_in=%llu bytes_out=%llu",
+			"h2_conns=%llu h2_streams=%llu bytes_in=%llu bytes_out=%llu",
 			(unsigned long long)h.accepted, (unsigned long long)h.active,
 			(unsigned long long)h.requests, (unsigned long long)h.status[1],
 			(unsigned long long)h.status[2], (unsigned long long)h.status[3],
@@ -168,7 +168,8 @@ static void log_stats(struct run_ctx *rc)
 			(unsigned long long)h.up_bad_response, (unsigned long long)h.timeouts,
 			(unsigned long long)h.upgrades, (unsigned long long)h.handoffs,
 			(unsigned long long)h.tls_handshakes, (unsigned long long)h.tls_resumed,
-			(unsigned long long)h.tls_failed, (unsigned long long)h.bytes_in,
+			(unsigned long long)h.tls_failed, (unsigned long long)h.h2_conns,
+			(unsigned long long)h.h2_streams, (unsigned long long)h.bytes_in,
 			(unsigned long long)h.bytes_out);
 	}
 	f = open_memstream(&buf, &len);

@@ -40,6 +40,7 @@
 #include "http/alog.h"
 #include "http/fwd.h"
 #include "http/h1.h"
+#include "http/h2.h"
 #include "http/revmap.h"
 #include "net/proxyproto.h"
 #include "net/sock.h"
@@ -316,7 +317,8 @@ void hp_txn_log(struct hp_conn *c)
 	r.client = (const struct sockaddr *)&c->peer;
 	r.start = t->start_rt;
 	r.duration_us = (ev_now_ms(c->w->loop) - t->start_ms) * 1000;
-	log_req_fields(&r, p, t->lmeth, t->ltarget, t->lhost, t->lref, t->lua, t->version);
+	log_req_fields(&r, p, t->lmeth, t->ltarget, t->lhost, t->lref, t->lua,
+		       c->h2s ? 20 : t->version);
 	r.status = t->status;
 	r.bytes_sent = t->bytes_sent;
 	r.bytes_received = t->bytes_rcvd;
@@ -821,7 +823,7 @@ static int txn_send_head(struct hp_conn *c)
 	struct fwd_conn fconn = {
 	    .client = (const struct sockaddr *)&c->peer,
 	    .proxy = (const struct sockaddr *)&c->local,
-	    .tls = c->tls != NULL,
+	    .tls = hp_conn_tls(c) != NULL,
 	};
 	struct h1_rewrite rw;
 	size_t nr_add = 0, used = 0, len;
@@ -1006,7 +1008,8 @@ static int txn_resp_head(struct hp_conn *c)
 		t->rs_body = body;
 		t->rs_chunked = false;
 		if (body && m->body != H1_BODY_LENGTH) {
-			if (t->version >= 11)
+			/* a stream's body goes out in DATA frames: no chunks for it */
+			if (t->version >= 11 && !c->h2s)
 				t->rs_chunked = true;
 			else
 				t->keepalive = false; /* HTTP/1.0: delimited by our close */
@@ -1147,10 +1150,12 @@ static int sock_write(int fd, struct hp_buf *b, bool *blocked, uint64_t *count)
  * decrypted bytes the socket no longer shows), so for TLS every event sets
  * both hints (conn_event) and pending bytes keep the read hint on.
  */
-static int conn_rd(struct hp_conn *c, struct hp_buf *b, uint64_t *count)
+int hp_conn_rd(struct hp_conn *c, struct hp_buf *b, uint64_t *count)
 {
 	ssize_t n;
 
+	if (c->h2s)
+		return hp_h2s_rd(c, b, count);
 	if (!c->tls)
 		return sock_read(c->fd, b, &c->rd_ready, count);
 	if (!hp_buf_room(b))
@@ -1168,10 +1173,12 @@ static int conn_rd(struct hp_conn *c, struct hp_buf *b, uint64_t *count)
 	return -1; /* 0 (closed), reset, TLS error */
 }
 
-static int conn_wr(struct hp_conn *c, struct hp_buf *b, uint64_t *count)
+int hp_conn_wr(struct hp_conn *c, struct hp_buf *b, uint64_t *count)
 {
 	ssize_t n;
 
+	if (c->h2s)
+		return hp_h2s_wr(c, b, count);
 	if (!c->tls)
 		return sock_write(c->fd, b, &c->wr_blocked, count);
 	if (c->wr_blocked || !hp_buf_data(b))
@@ -1329,7 +1336,7 @@ static bool conn_handoff(struct hp_conn *c)
 	bool ok;
 
 	/* TLS terminated here: the kernel cannot splice plaintext it never sees (no kTLS) */
-	if (s->handoff_fd < 0 || c->tls || hp_buf_data(&c->out) || hp_buf_data(&c->in) ||
+	if (s->handoff_fd < 0 || c->tls || c->h2s || hp_buf_data(&c->out) || hp_buf_data(&c->in) ||
 	    hp_buf_data(&u->in) || c->rd_eof || u->eof || c->wr_blocked || u->wr_blocked)
 		return false;
 	h.cfd = c->fd;
@@ -1376,6 +1383,8 @@ static bool conn_step(struct hp_conn *c)
 	bool moved = false;
 	int rc;
 
+	if (c->st == CS_H2)
+		return hp_h2_step(c);
 	/* client bytes in */
 	if (c->st == CS_HANDSHAKE) {
 		rc = tls_handshake(c->tls);
@@ -1398,11 +1407,19 @@ static bool conn_step(struct hp_conn *c)
 		c->st = CS_IDLE;
 		c->rd_ready = true; /* the client's first request may already be decrypted */
 		hp_conn_deadline(c, hc->idle_timeout_ms);
+		if (c->l->lc->tls.h2) {
+			const char *alpn = tls_conn_alpn(c->tls);
+
+			if (alpn && !strcmp(alpn, "h2") && hp_h2_start(c)) {
+				c->dead = true;
+				return false;
+			}
+		}
 		return true;
 	}
 	if (c->rd_ready && !c->rd_eof && c->st != CS_CLOSING && c->st != CS_TUNNEL) {
 		if (!hp_buf_get(w, &c->in)) {
-			rc = conn_rd(c, &c->in, &w->tot.bytes_in);
+			rc = hp_conn_rd(c, &c->in, &w->tot.bytes_in);
 			if (rc > 0)
 				moved = true;
 			else if (rc < 0)
@@ -1418,6 +1435,22 @@ static bool conn_step(struct hp_conn *c)
 		}
 		if (!hp_buf_data(&c->in))
 			return moved;
+		if (hc->h2c && !c->had_request && !c->tls && !c->h2s) {
+			/* RFC 9113 3.3: prior knowledge starts with the preface */
+			switch (h2_preface_match(c->in.p + c->in.off, hp_buf_data(&c->in))) {
+			case H2_PREFACE_YES:
+				if (hp_h2_start(c)) {
+					c->dead = true;
+					return false;
+				}
+				return true;
+			case H2_PREFACE_MORE:
+				return moved;
+			case H2_PREFACE_NO:
+				break;
+			}
+		}
+		c->had_request = true;
 		t = hp_txn_begin(c);
 		if (!t) {
 			c->dead = true;
@@ -1458,7 +1491,8 @@ static bool conn_step(struct hp_conn *c)
 				       h1_err_str(t->req.err));
 			return true;
 		}
-		t->keepalive = (t->req.flags & H1_F_KEEPALIVE) != 0;
+		/* a stream carries one request: its end is the stream's */
+		t->keepalive = (t->req.flags & H1_F_KEEPALIVE) != 0 && !c->h2s;
 		c->st = CS_REQ;
 		if (c->l->lc->mode == CFG_MODE_FORWARD) {
 			fp_request(c); /* answers, or resolves and connects (async) */
@@ -1508,8 +1542,12 @@ static bool conn_step(struct hp_conn *c)
 		}
 		/* request body */
 		if (!t->rq_done) {
+			uint64_t before = t->bytes_rcvd;
+
 			rc = body_pump(&t->rqb, &c->in, &t->rq_pos, &u->out, t->rq_chunked,
 				       &t->rq_done, &t->bytes_rcvd);
+			if (c->h2s && t->bytes_rcvd != before)
+				hp_h2s_consumed(c, t->bytes_rcvd - before);
 			if (rc < 0) {
 				w->tot.bad_request++;
 				hp_conn_answer(c, t->rqb.err_status ? t->rqb.err_status : 400,
@@ -1646,7 +1684,7 @@ static bool conn_step(struct hp_conn *c)
 		if (c->rd_ready && !c->rd_eof) {
 			if (!hp_buf_room(&c->in))
 				hp_buf_compact(&c->in);
-			rc = conn_rd(c, &c->in, &w->tot.bytes_in);
+			rc = hp_conn_rd(c, &c->in, &w->tot.bytes_in);
 			if (rc > 0)
 				moved = true;
 			else if (rc < 0) {
@@ -1681,13 +1719,14 @@ static bool conn_step(struct hp_conn *c)
 
 	case CS_CLOSING:
 	case CS_HANDSHAKE: /* handled above */
+	case CS_H2:
 		break;
 	}
 
 	/* bytes to the client */
 	if (c->st == CS_TUNNEL) {
 		/* the 101 head first, then the tunnel's bytes */
-		rc = conn_wr(c, &c->out, &w->tot.bytes_out);
+		rc = hp_conn_wr(c, &c->out, &w->tot.bytes_out);
 		if (rc < 0) {
 			c->dead = true;
 			return false;
@@ -1695,7 +1734,7 @@ static bool conn_step(struct hp_conn *c)
 		moved |= rc > 0;
 		if (hp_buf_data(&c->out))
 			return moved;
-		rc = conn_wr(c, &c->up->in, &w->tot.bytes_out);
+		rc = hp_conn_wr(c, &c->up->in, &w->tot.bytes_out);
 		if (rc < 0) {
 			c->dead = true;
 			return false;
@@ -1711,7 +1750,7 @@ static bool conn_step(struct hp_conn *c)
 			c->dead = true; /* closes nothing: both fds are -1 now */
 		return moved;
 	}
-	rc = conn_wr(c, &c->out, &w->tot.bytes_out);
+	rc = hp_conn_wr(c, &c->out, &w->tot.bytes_out);
 	if (rc < 0) {
 		c->dead = true;
 		return false;
@@ -1721,6 +1760,7 @@ static bool conn_step(struct hp_conn *c)
 		hp_conn_activity(c, hc->client_timeout_ms);
 	}
 	if (c->st == CS_CLOSING && !hp_buf_data(&c->out)) {
+		c->clean = true; /* an HTTP/2 stream ends cleanly, not reset */
 		c->dead = true;
 		return false;
 	}
@@ -1738,7 +1778,9 @@ static void conn_update_interest(struct hp_conn *c)
 	struct hp_up *u = c->up;
 	uint32_t ev = 0;
 
-	if (c->st == CS_HANDSHAKE) {
+	if (c->st == CS_H2) {
+		ev = hp_h2_interest(c);
+	} else if (c->st == CS_HANDSHAKE) {
 		ev = tls_want(c->tls) & TLS_WANT_WRITE ? EV_WRITE : EV_READ;
 	} else if (c->st == CS_TUNNEL) {
 		if (!c->rd_eof && (!c->in.p || hp_buf_room(&c->in) || c->in.off))
@@ -1751,7 +1793,8 @@ static void conn_update_interest(struct hp_conn *c)
 	}
 	if (c->wr_blocked)
 		ev |= EV_WRITE;
-	hp_fd_interest(loop, c->fd, ev, NULL, c);
+	if (c->fd >= 0) /* a stream has none */
+		hp_fd_interest(loop, c->fd, ev, NULL, c);
 	if (u) {
 		ev = 0;
 		if (u->connecting) {
@@ -1865,6 +1908,9 @@ static void conn_timer_cb(struct ev_loop *loop, struct ev_timer *tm, void *arg)
 			c->dead = true;
 		}
 		break;
+	case CS_H2:
+		hp_h2_timeout(c);
+		break;
 	case CS_CLOSING:
 	case CS_TUNNEL:
 	case CS_HANDSHAKE: /* a client that never finishes its handshake */
@@ -1886,9 +1932,12 @@ void hp_conn_close(struct hp_conn *c)
 		c->dead = true;
 		return;
 	}
+	if (c->h2s)
+		hp_h2s_close(c);
+	hp_h2_free(c);
 	if (c->t) {
 		fp_txn_stop(c);
-		if (c->st != CS_IDLE && c->st != CS_HEAD && c->fd >= 0)
+		if (c->st != CS_IDLE && c->st != CS_HEAD && (c->fd >= 0 || c->h2s))
 			hp_txn_log(c);
 		txn_put(w, c->t);
 		c->t = NULL;
@@ -1909,6 +1958,10 @@ void hp_conn_close(struct hp_conn *c)
 	}
 	hp_buf_put(w, &c->in);
 	hp_buf_put(w, &c->out);
+	if (c->h2s) {
+		free(c); /* its h2s came in the same allocation */
+		return;
+	}
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -2070,6 +2123,7 @@ static void worker_free(struct hp_worker *w)
 	while (w->nr_free_bufs)
 		free(w->free_bufs[--w->nr_free_bufs]);
 	free(w->free_bufs);
+	free(w->h2_msg);
 	while (w->free_txn) {
 		struct hp_txn *t = w->free_txn;
 
@@ -2272,8 +2326,8 @@ static struct tls_store *tls_store_of(const struct cfg_listener *lc, struct tls_
 	}
 	spec.certs = certs;
 	spec.ncerts = lc->tls.nr_certs;
-	/* HTTP/2 is not served yet (issue #6): only http/1.1 is offered */
-	spec.alpn = "http/1.1";
+	/* h2 first when served: a client offering both gets it (h2conn.c) */
+	spec.alpn = lc->tls.h2 ? "h2,http/1.1" : "http/1.1";
 	spec.session_cache = lc->tls.session_cache ? (long)lc->tls.session_cache : -1;
 	/* a reload keeps the ticket keys: sessions resume across it */
 	spec.tickets = tickets;

@@ -51,6 +51,8 @@ struct hp_totals {
 	uint64_t tls_handshakes;  /* TLS handshakes completed */
 	uint64_t tls_resumed;	  /* ... of which resumed a session */
 	uint64_t tls_failed;	  /* handshakes that failed */
+	uint64_t h2_conns;	  /* client connections that spoke HTTP/2 */
+	uint64_t h2_streams;	  /* requests that came on their streams */
 	uint64_t bytes_in;	  /* from clients */
 	uint64_t bytes_out;	  /* to clients */
 };

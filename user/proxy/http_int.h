@@ -110,6 +110,7 @@ enum hp_cstate {
 	CS_CLOSING,   /* an answer is being written; close when it is out */
 	CS_TUNNEL,    /* after 101: opaque bytes both ways */
 	CS_HANDSHAKE, /* TLS listener: the handshake is in progress */
+	CS_H2,	      /* HTTP/2: the socket carries frames; requests run as streams (h2conn.c) */
 };
 
 /* One request/response exchange. */
@@ -193,6 +194,17 @@ struct hp_conn {
 	struct hp_up *up;
 	struct hp_up *park;   /* forward proxy: the last upstream connection, idle, for reuse */
 	struct tls_conn *tls; /* TLS listener: the client's TLS; NULL: plain */
+	/*
+	 * HTTP/2 (h2conn.c): a client connection that speaks it (CS_H2) has
+	 * h2; each of its request streams runs as a connection of its own with
+	 * no socket (fd -1) and h2s set, which the engine drives like an
+	 * HTTP/1.1 client sending one request.
+	 */
+	struct hp_h2 *h2;
+	struct hp_h2s *h2s;
+	struct hp_conn *h2p; /* a stream's HTTP/2 connection; NULL once that is gone */
+	bool had_request;    /* a request head was parsed here: no h2c preface any more */
+	bool clean;	     /* closing after the answer went out whole */
 	struct ev_timer *timer;
 	struct ev_timer *kick; /* conn_progress ran out of rounds: more to do at once */
 	uint64_t timer_at;     /* when the armed timer fires */
@@ -221,6 +233,7 @@ struct hp_worker {
 	pthread_mutex_t auth_lock;
 	struct fp_auth_job *auth_done;
 	char logline[HP_LOG_LINE];
+	struct h1_msg *h2_msg; /* h2conn.c: response heads read back, one at a time */
 };
 
 struct hp_server {
@@ -276,6 +289,12 @@ int hp_buf_reserve(struct hp_buf *b, uint32_t n);
 int hp_buf_grow(struct hp_buf *b, uint32_t cap);
 int hp_buf_append(struct hp_buf *b, const void *d, size_t n);
 
+/* The client's TLS: its own, or for a stream its HTTP/2 connection's. */
+static inline struct tls_conn *hp_conn_tls(const struct hp_conn *c)
+{
+	return c->h2p ? c->h2p->tls : c->tls;
+}
+
 /* http.c: connections */
 void hp_conn_progress(struct hp_conn *c);
 void hp_conn_close(struct hp_conn *c);
@@ -303,6 +322,35 @@ int hp_write_head(struct hp_buf *b, const struct h1_msg *m, const char *buf,
 struct hp_txn *hp_txn_begin(struct hp_conn *c);
 void hp_set_nodelay(int fd);
 void hp_fd_interest(struct ev_loop *loop, int fd, uint32_t ev, ev_fd_cb cb, void *arg);
+
+/*
+ * http.c: the client side's reads and writes (plain or TLS), as for
+ * sock_read/sock_write: 1 = bytes moved, 0 = nothing (EAGAIN, no room),
+ * -1 = EOF or error. A stream's go through h2conn.c.
+ */
+int hp_conn_rd(struct hp_conn *c, struct hp_buf *b, uint64_t *count);
+int hp_conn_wr(struct hp_conn *c, struct hp_buf *b, uint64_t *count);
+
+/*
+ * h2conn.c: HTTP/2 toward clients. hp_h2_start turns c (its TLS picked h2,
+ * or an h2c listener saw the preface, which stays in c->in) into CS_H2;
+ * -ENOMEM. hp_h2_step is conn_step for CS_H2. hp_h2_interest: the epoll
+ * events c wants. hp_h2_timeout: c's deadline passed. hp_h2_free: c is
+ * closing (its streams are cut). hp_h2_kick: a stream of c did something:
+ * flush what the session has for the client.
+ * For a stream: hp_h2s_rd/_wr are its conn_rd/conn_wr; hp_h2s_consumed:
+ * n request body data bytes went upstream; hp_h2s_close: it is closing.
+ */
+int hp_h2_start(struct hp_conn *c);
+bool hp_h2_step(struct hp_conn *c);
+uint32_t hp_h2_interest(struct hp_conn *c);
+void hp_h2_timeout(struct hp_conn *c);
+void hp_h2_free(struct hp_conn *c);
+void hp_h2_kick(struct hp_conn *c);
+int hp_h2s_rd(struct hp_conn *c, struct hp_buf *b, uint64_t *count);
+int hp_h2s_wr(struct hp_conn *c, struct hp_buf *b, uint64_t *count);
+void hp_h2s_consumed(struct hp_conn *c, uint64_t n);
+void hp_h2s_close(struct hp_conn *c);
 
 /* http.c: upstream connections */
 void hp_up_close(struct hp_up *u);
