@@ -14,6 +14,8 @@ PKGS=(
 	libclang-rt-14-dev
 	# tests and demo
 	iproute2 iputils-ping ethtool procps python3 xdp-tools curl dnsmasq-base openssl tzdata
+	# HTTP/2: h2load and nghttp (nghttp2-client), rule-breaking frames (python3-h2)
+	nghttp2-client python3-h2
 	# benchmarks (peers measured in the same run); proxychains4 (or socat)
 	# carries iperf3 through the forward proxies' CONNECT tunnels
 	# (tools/bench_fwd.sh)

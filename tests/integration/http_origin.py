@@ -13,6 +13,7 @@ and answers exactly the bytes on the wire, which a framework would hide.
       GET  /ws             101 to an Upgrade: websocket request, then echoes
       GET  /close          200 without Content-Length, body ends at close
       GET  /chunked        200 chunked, three chunks
+      GET  /short          200 Content-Length: 100, 10 bytes, then close
       anything else        200 "origin PORT PATH"
   http_origin.py raw ADDR PORT FILE [TIMEOUT]
       sends FILE's bytes as they are, prints what comes back until the peer
@@ -132,6 +133,9 @@ def serve(addr, port, logfile):
                     reply(conn, b"200 OK", head)
                 elif path == b"/close":
                     conn.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nclose-delimited body\n")
+                    return
+                elif path == b"/short":
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten..")
                     return
                 elif path == b"/chunked":
                     conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
