@@ -33,6 +33,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "http/h1.h"
 #include "http/h2.h"
@@ -76,6 +77,7 @@ struct hp_h2 {
 	uint32_t nr_streams;
 	bool broken; /* h2_feed/h2_pull failed: flush the GOAWAY and close */
 	bool dry;    /* h2_pull failed: nothing more comes from it */
+	bool linger; /* all said and half-closed: draining the client until EOF */
 	bool goaway; /* we sent GOAWAY (idle timeout) */
 	bool more;   /* a stream kicked while the connection was being driven */
 };
@@ -455,6 +457,18 @@ bool hp_h2_step(struct hp_conn *c)
 	int rc;
 
 	h->more = false;
+	if (h->linger) {
+		/* read and drop until the client closes too (or H2_GOAWAY_MS passes) */
+		while (c->rd_ready && !c->rd_eof) {
+			if (hp_buf_get(c->w, &c->in) ||
+			    hp_conn_rd(c, &c->in, &c->w->tot.bytes_in) < 0)
+				c->rd_eof = true;
+			c->in.off = c->in.len = 0;
+		}
+		if (c->rd_eof)
+			c->dead = true;
+		return false;
+	}
 	if (c->rd_ready && !c->rd_eof && !h->broken && !hp_buf_data(&c->in)) {
 		if (hp_buf_get(c->w, &c->in)) {
 			c->dead = true;
@@ -483,8 +497,16 @@ bool hp_h2_step(struct hp_conn *c)
 	}
 	if (hp_buf_data(&c->out) == 0 && (h->dry || !h2_want_write(h->s)) &&
 	    (h->broken || !h2_want_read(h->s))) {
-		c->dead = true;
-		return false;
+		/*
+		 * All said (a GOAWAY last). Closing now, with client bytes unread,
+		 * would make the kernel answer with a RST that can destroy the
+		 * GOAWAY still in flight: half-close and drain instead.
+		 */
+		h->linger = true;
+		shutdown(c->fd, SHUT_WR);
+		hp_conn_deadline(c, H2_GOAWAY_MS);
+		c->rd_ready = true;
+		return true;
 	}
 	/* no stream: the keep-alive wait; a stream's own timers cover the rest */
 	if (!h->nr_streams && !h->goaway && (moved || !c->deadline))
@@ -499,7 +521,7 @@ uint32_t hp_h2_interest(struct hp_conn *c)
 	struct hp_h2 *h = c->h2;
 	uint32_t ev = 0;
 
-	if (!c->rd_eof && !h->broken && h2_want_read(h->s))
+	if (!c->rd_eof && (h->linger || (!h->broken && h2_want_read(h->s))))
 		ev |= EV_READ;
 	if (c->wr_blocked)
 		ev |= EV_WRITE;
@@ -510,7 +532,7 @@ void hp_h2_timeout(struct hp_conn *c)
 {
 	struct hp_h2 *h = c->h2;
 
-	if (h->goaway || h->nr_streams || c->wr_blocked) {
+	if (h->linger || h->goaway || h->nr_streams || c->wr_blocked) {
 		c->dead = true; /* the GOAWAY went unread, or the client stopped reading */
 		return;
 	}
@@ -526,7 +548,11 @@ void hp_h2_kick(struct hp_conn *c)
 		c->h2->more = true;
 		return;
 	}
-	hp_conn_progress(c);
+	/*
+	 * Later in this loop round: the other streams whose upstreams answered
+	 * in the same epoll batch add their frames, and one write takes all.
+	 */
+	hp_conn_defer(c);
 }
 
 void hp_h2_free(struct hp_conn *c)

@@ -1819,6 +1819,12 @@ static void conn_kick_cb(struct ev_loop *loop, struct ev_timer *t, void *arg)
 	hp_conn_progress(c);
 }
 
+void hp_conn_defer(struct hp_conn *c)
+{
+	if (!c->kick)
+		c->kick = ev_timer_add(c->w->loop, 0, conn_kick_cb, c);
+}
+
 void hp_conn_progress(struct hp_conn *c)
 {
 	int i;

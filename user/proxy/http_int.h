@@ -297,6 +297,8 @@ static inline struct tls_conn *hp_conn_tls(const struct hp_conn *c)
 
 /* http.c: connections */
 void hp_conn_progress(struct hp_conn *c);
+/* hp_conn_progress(c) once the events of this loop round are handled (batching). */
+void hp_conn_defer(struct hp_conn *c);
 void hp_conn_close(struct hp_conn *c);
 void hp_conn_deadline(struct hp_conn *c, uint32_t ms);
 void hp_conn_activity(struct hp_conn *c, uint32_t ms);
