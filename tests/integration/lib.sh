@@ -89,6 +89,34 @@ wait_port() {
 	return 1
 }
 
+# nginx_start NS HTTP_BLOCK: nginx in namespace NS (short name) serving
+# HTTP_BLOCK, the inside of its http {} (server blocks, log formats), with
+# access_log off unless a server says otherwise, its pid, logs
+# ($T_TMP/ngx/logs) and temp files under $T_TMP/ngx. Its workers run as
+# nobody: $T_TMP and $T_TMP/ngx are opened to them.
+nginx_start() {
+	local ns=$1 block=$2
+	mkdir -p "$T_TMP/ngx/logs"
+	chmod 711 "$T_TMP"
+	chmod 755 "$T_TMP/ngx"
+	cat >"$T_TMP/ngx/nginx.conf" <<EOF
+worker_processes 1;
+pid $T_TMP/ngx/nginx.pid;
+error_log $T_TMP/ngx/logs/error.log;
+events { worker_connections 1024; }
+http {
+	access_log off;
+	client_body_temp_path $T_TMP/ngx/body;
+	proxy_temp_path $T_TMP/ngx/proxy;
+	fastcgi_temp_path $T_TMP/ngx/fcgi;
+	uwsgi_temp_path $T_TMP/ngx/uwsgi;
+	scgi_temp_path $T_TMP/ngx/scgi;
+$block
+}
+EOF
+	bg "$ns" nginx -c "$T_TMP/ngx/nginx.conf" -g 'daemon off;'
+}
+
 # start_proxy NS CONFIGFILE: run xdproxy in NS, wait for its listeners.
 # Sets PROXY_PID. Log in $T_TMP/proxy.log.
 start_proxy() {

@@ -25,9 +25,8 @@ ip -n "$T_PREFIX-org" addr add 198.18.50.3/24 dev vorg-fp
 ip -n "$T_PREFIX-org" addr add 198.18.50.4/24 dev vorg-fp
 
 # --- origins: nginx plain on .2:80, TLS on .3:443, the raw origin on .4:80 ----
-mkdir -p "$T_TMP/ngx/www" "$T_TMP/ngx/logs"
-chmod 711 "$T_TMP"
-chmod 755 "$T_TMP/ngx" "$T_TMP/ngx/www"
+mkdir -p "$T_TMP/ngx/www"
+chmod 755 "$T_TMP/ngx/www"
 echo "plain origin" >"$T_TMP/ngx/www/index.html"
 head -c "$FWD_BIG" /dev/urandom >"$T_TMP/ngx/www/big"
 chmod 644 "$T_TMP/ngx/www/"*
@@ -35,18 +34,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
 	-subj /CN=tls.test -addext subjectAltName=DNS:tls.test \
 	-keyout "$T_TMP/ngx/key.pem" -out "$T_TMP/ngx/cert.pem" 2>/dev/null || fail "test certificate"
 chmod 644 "$T_TMP/ngx/key.pem"
-cat >"$T_TMP/ngx/nginx.conf" <<EOF
-worker_processes 1;
-pid $T_TMP/ngx/nginx.pid;
-error_log $T_TMP/ngx/logs/error.log;
-events { worker_connections 1024; }
-http {
-	access_log off;
-	client_body_temp_path $T_TMP/ngx/body;
-	proxy_temp_path $T_TMP/ngx/proxy;
-	fastcgi_temp_path $T_TMP/ngx/fcgi;
-	uwsgi_temp_path $T_TMP/ngx/uwsgi;
-	scgi_temp_path $T_TMP/ngx/scgi;
+nginx_start org "
 	server {
 		listen 198.18.50.2:80;
 		listen 198.18.50.2:8080;
@@ -57,10 +45,7 @@ http {
 		ssl_certificate $T_TMP/ngx/cert.pem;
 		ssl_certificate_key $T_TMP/ngx/key.pem;
 		root $T_TMP/ngx/www;
-	}
-}
-EOF
-bg org nginx -c "$T_TMP/ngx/nginx.conf" -g 'daemon off;'
+	}"
 bg org "$PY" "$ORIGIN" serve 198.18.50.4 80 "$T_TMP/origin.log"
 wait_port org 198.18.50.2 80 || fail "nginx plain origin"
 wait_port org 198.18.50.3 443 || fail "nginx TLS origin"

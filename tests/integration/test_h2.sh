@@ -30,35 +30,21 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
 	-keyout "$T_TMP/h2.key" -out "$T_TMP/h2.pem" 2>/dev/null || fail "certificate"
 
 # --- origins: nginx for files and counting connections, the raw origin for the odd cases
-mkdir -p "$T_TMP/ngx/files" "$T_TMP/ngx/logs"
-chmod 711 "$T_TMP"
-chmod 755 "$T_TMP/ngx" "$T_TMP/ngx/files"
+mkdir -p "$T_TMP/ngx/files"
 head -c "$H2_BIG" /dev/urandom >"$T_TMP/ngx/files/big"
 echo small >"$T_TMP/ngx/files/s"
+chmod 755 "$T_TMP/ngx/files"
 chmod 644 "$T_TMP/ngx/files/big" "$T_TMP/ngx/files/s"
 big_sum=$(sha256sum <"$T_TMP/ngx/files/big" | cut -d' ' -f1)
-cat >"$T_TMP/ngx/nginx.conf" <<EOF
-worker_processes 1;
-pid $T_TMP/ngx/nginx.pid;
-error_log $T_TMP/ngx/logs/error.log;
-events { worker_connections 1024; }
-http {
-	client_body_temp_path $T_TMP/ngx/body;
-	proxy_temp_path $T_TMP/ngx/proxy;
-	fastcgi_temp_path $T_TMP/ngx/fcgi;
-	uwsgi_temp_path $T_TMP/ngx/uwsgi;
-	scgi_temp_path $T_TMP/ngx/scgi;
+nginx_start h2 "
 	log_format conn '\$connection \$request_uri';
 	keepalive_requests 100000;
 	server {
 		listen 127.0.0.11:8081;
 		access_log $T_TMP/ngx/logs/access.log conn;
-		location / { return 200 "nginx \$request_uri\n"; }
+		location / { return 200 \"nginx \$request_uri\\n\"; }
 		location /files/ { alias $T_TMP/ngx/files/; }
-	}
-}
-EOF
-bg h2 nginx -c "$T_TMP/ngx/nginx.conf" -g 'daemon off;'
+	}"
 bg h2 "$PY" "$ORIGIN" serve 127.0.0.13 8083 "$T_TMP/origin.log"
 for p in 8081 8083; do wait_port h2 127.0.0.1 $p || fail "origin on port $p"; done
 

@@ -23,35 +23,19 @@ ns_new void >/dev/null || { fail "netns"; t_done; }
 veth_link hp void 198.18.77.1/24 198.18.78.1/24 || { fail "veth"; t_done; }
 
 # --- origins -----------------------------------------------------------------
-mkdir -p "$T_TMP/ngx/files" "$T_TMP/ngx/logs"
-# nginx workers run as nobody: let them through the (0700) temp dir.
-chmod 711 "$T_TMP"
-chmod 755 "$T_TMP/ngx" "$T_TMP/ngx/files"
-cat >"$T_TMP/ngx/nginx.conf" <<EOF
-worker_processes 1;
-pid $T_TMP/ngx/nginx.pid;
-error_log $T_TMP/ngx/logs/error.log;
-events { worker_connections 1024; }
-http {
-	access_log off;
-	client_body_temp_path $T_TMP/ngx/body;
-	proxy_temp_path $T_TMP/ngx/proxy;
-	fastcgi_temp_path $T_TMP/ngx/fcgi;
-	uwsgi_temp_path $T_TMP/ngx/uwsgi;
-	scgi_temp_path $T_TMP/ngx/scgi;
+mkdir -p "$T_TMP/ngx/files"
+chmod 755 "$T_TMP/ngx/files"
+nginx_start hp "
 	log_format conn '\$server_port \$connection \$request_uri';
 	keepalive_requests 100000;
 	server {
 		listen 127.0.0.11:8081;
 		listen 127.0.0.12:8082;
 		access_log $T_TMP/ngx/logs/access.log conn;
-		location / { return 200 "nginx \$server_port \$request_uri\n"; }
+		location / { return 200 \"nginx \$server_port \$request_uri\\n\"; }
 		location = /app/redirect { return 302 http://127.0.0.11:8081/app/there; }
 		location /files/ { alias $T_TMP/ngx/files/; }
-	}
-}
-EOF
-bg hp nginx -c "$T_TMP/ngx/nginx.conf" -g 'daemon off;'
+	}"
 bg hp "$PY" "$ORIGIN" serve 127.0.0.13 8083 "$T_TMP/origin.log"
 bg hp "$PY" "$ORIGIN" serve ::1 8083 "$T_TMP/origin6.log"
 for p in 8081 8082 8083; do wait_port hp 127.0.0.1 $p || fail "origin on port $p"; done
