@@ -183,6 +183,17 @@ check "idle connection: GOAWAY NO_ERROR after idle_timeout, then closed ($out)" 
 	grep -q 'result: status:200+end goaway:0+closed' <<<"$out"
 check "access log: HTTP/2.0 requests" grep -q '"GET /headers HTTP/2.0" 200' "$T_TMP/access.log"
 check "access log: the TLS h2 requests too" grep -q '"GET /m HTTP/2.0" 200' "$T_TMP/access.log"
+# kTLS: this kernel has no TLS ULP (CONFIG_TLS); what status says must match the kernel
+# (read after the proxy probed, which loads the tls module where there is one)
+if grep -qw tls /proc/sys/net/ipv4/tcp_available_ulp 2>/dev/null; then
+	want="kTLS: available"
+else
+	want="kTLS: unavailable"
+	check "the proxy says at start that TLS stays in userspace" \
+		grep -q 'http tls: kTLS unavailable' "$T_TMP/proxy.log"
+fi
+out=$(nsx h2 "$XDPROXY" status 2>/dev/null)
+check "xdproxy status: ${want#kTLS: } kTLS, as the kernel's ULPs say" grep -q "^$want" <<<"$out"
 check "xdproxy still running" kill -0 "$PROXY_PID"
 kill -INT "$PROXY_PID"
 for _ in $(seq 50); do kill -0 "$PROXY_PID" 2>/dev/null || break; sleep 0.1; done

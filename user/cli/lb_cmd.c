@@ -20,6 +20,7 @@
 #include "bpfctl/lb.h"
 #include "cli/cli.h"
 #include "config/config.h"
+#include "tls/tls.h"
 #include "util/log.h"
 
 struct lb_opts {
@@ -383,6 +384,12 @@ static int cmd_status(const struct lb_opts *o)
 		n_attached += st.ours;
 	}
 	if_freenameindex(ifs);
+	/* what TLS listeners (`xdproxy run`) get from this kernel */
+	printf("kTLS: %s\n",
+	       tls_ktls_available()
+		       ? "available: TLS records in the kernel, TLS tunnels spliced"
+		       : "unavailable (no TLS ULP in this kernel, CONFIG_TLS): TLS stays in "
+			 "userspace, TLS tunnels are relayed, not spliced");
 	log_set_level(LOG_LVL_ERROR + (log_get_level() > LOG_LVL_INFO));
 	ctl = lb_ctl_open(o->pin, 0);
 	if (!ctl) {

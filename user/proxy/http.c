@@ -1335,9 +1335,14 @@ static bool conn_handoff(struct hp_conn *c)
 	uint64_t one = 1;
 	bool ok;
 
-	/* TLS terminated here: the kernel cannot splice plaintext it never sees (no kTLS) */
-	if (s->handoff_fd < 0 || c->tls || c->h2s || hp_buf_data(&c->out) || hp_buf_data(&c->in) ||
-	    hp_buf_data(&u->in) || c->rd_eof || u->eof || c->wr_blocked || u->wr_blocked)
+	/*
+	 * TLS terminated here: the kernel splices plaintext only when it holds
+	 * the records both ways (kTLS; not in this kernel, so untested here).
+	 */
+	if (s->handoff_fd < 0 || c->h2s ||
+	    (c->tls && tls_conn_ktls_active(c->tls) != (TLS_KTLS_TX | TLS_KTLS_RX)) ||
+	    hp_buf_data(&c->out) || hp_buf_data(&c->in) || hp_buf_data(&u->in) || c->rd_eof ||
+	    u->eof || c->wr_blocked || u->wr_blocked)
 		return false;
 	h.cfd = c->fd;
 	h.bfd = u->fd;
@@ -2033,6 +2038,9 @@ static void listener_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg
 				hp_conn_close(c);
 				continue;
 			}
+			/* records in the kernel where it can (a tunnel can then be spliced) */
+			if (tls_ktls_available())
+				tls_conn_ktls(c->tls);
 			c->st = CS_HANDSHAKE;
 			hp_conn_deadline(c, l->lc->http.header_timeout_ms);
 		}
@@ -2356,6 +2364,11 @@ static int tls_stores_init(struct hp_server *s)
 		s->tls[i] = tls_store_of(&cfg->listeners[i], NULL);
 		if (!s->tls[i])
 			return -EINVAL;
+		if (!tls_ktls_available())
+			pr_info("http %s: kTLS unavailable (the kernel has no TLS ULP, "
+				"CONFIG_TLS): records stay in userspace, TLS tunnels are relayed, "
+				"not spliced",
+				cfg->listeners[i].name);
 	}
 	return 0;
 }
