@@ -40,6 +40,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "tls/client.h"
 #include "tls/tls.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -2327,6 +2328,281 @@ static void test_threads_share_store(void **state)
 	assert_true(resumed >= THREADS * (PER_THREAD - 1 - ROTATIONS / 2));
 }
 
+/* ------------------------------------------------------------ upstream (client.c) */
+
+/* One upstream connection: the proxy's client end against a tls.c server end. */
+struct up {
+	int sfd, cfd;
+	struct tls_conn *s, *c;
+	int srv, cli;
+};
+
+static struct sockaddr_in addr4(const char *ip)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(443)};
+
+	assert_int_equal(inet_pton(AF_INET, ip, &a.sin_addr), 1);
+	return a;
+}
+
+static struct tls_client *client_of(const char *ca, bool verify, const char *sni, size_t slots)
+{
+	struct tls_client_spec spec = {
+	    .ca = ca ? path(ca) : NULL, .verify = verify, .sni = sni, .slots = slots};
+	char err[256] = "";
+	struct tls_client *cl = tls_client_new(&spec, err, sizeof(err));
+
+	if (!cl)
+		fail_msg("tls_client_new: %s", err);
+	return cl;
+}
+
+/* Both ends' handshakes in turns, each through tls.h, until both have an outcome. */
+static void up_open(struct up *u, struct tls_store *st, struct tls_client *cl, const char *peer,
+		    size_t slot)
+{
+	struct sockaddr_in a = addr4(peer);
+	int sv[2];
+
+	memset(u, 0, sizeof(*u));
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+	u->sfd = sv[0];
+	u->cfd = sv[1];
+	u->s = tls_conn_new(st, u->sfd);
+	u->c = tls_client_conn(cl, u->cfd, (const struct sockaddr *)&a, slot);
+	assert_non_null(u->s);
+	assert_non_null(u->c);
+	u->srv = u->cli = -EAGAIN;
+	for (int i = 0; i < 4000 && (u->srv == -EAGAIN || u->cli == -EAGAIN); i++) {
+		if (u->cli == -EAGAIN)
+			u->cli = tls_handshake(u->c);
+		if (u->srv == -EAGAIN)
+			u->srv = tls_handshake(u->s);
+	}
+}
+
+static void up_close(struct up *u)
+{
+	tls_conn_free(u->c);
+	tls_conn_free(u->s);
+	close(u->sfd);
+	close(u->cfd);
+	ERR_clear_error();
+}
+
+/* n bytes from one end to the other, through tls_write / tls_read. */
+static void up_send(struct tls_conn *from, struct tls_conn *to, const char *msg)
+{
+	size_t n = strlen(msg), got = 0;
+	char buf[64];
+
+	assert_int_equal(tls_write(from, msg, n), (ssize_t)n);
+	for (int i = 0; i < 1000 && got < n; i++) {
+		ssize_t r = tls_read(to, buf + got, sizeof(buf) - got);
+
+		if (r > 0)
+			got += (size_t)r;
+		else
+			assert_int_equal(r, -EAGAIN);
+	}
+	assert_int_equal(got, n);
+	assert_memory_equal(buf, msg, n);
+}
+
+/* A handshake that must succeed, then a request and an answer (tickets read on the way). */
+static void up_ok(struct up *u, struct tls_store *st, struct tls_client *cl, const char *peer,
+		  size_t slot)
+{
+	up_open(u, st, cl, peer, slot);
+	if (u->cli || u->srv)
+		fail_msg("handshake: client %d (%s), server %d (%s)", u->cli, tls_conn_error(u->c),
+			 u->srv, tls_conn_error(u->s));
+	up_send(u->c, u->s, "GET / HTTP/1.1\r\n\r\n");
+	up_send(u->s, u->c, "HTTP/1.1 200 OK\r\n\r\n");
+}
+
+/* A handshake the client must refuse, for the reason 'why'. */
+static void up_refused(struct tls_store *st, struct tls_client *cl, const char *peer,
+		       const char *why)
+{
+	struct up u;
+
+	up_open(&u, st, cl, peer, 0);
+	assert_int_equal(u.cli, -EPROTO);
+	if (!strstr(tls_conn_error(u.c), why))
+		fail_msg("client error \"%s\" lacks \"%s\"", tls_conn_error(u.c), why);
+	/* nothing of the application's ever went: the client cannot write */
+	assert_int_equal(tls_write(u.c, "GET", 3), -EPROTO);
+	assert_int_not_equal(u.srv, 0);
+	up_close(&u);
+}
+
+static void test_client_verify_sni(void **state)
+{
+	struct tls_client *cl = client_of("ca.crt", true, "A.test", 0);
+	struct up u;
+
+	(void)state;
+	up_ok(&u, store, cl, "192.0.2.9", 0);
+	assert_string_equal(tls_conn_sni(u.s), "a.test"); /* sent, lower-cased */
+	assert_null(tls_conn_alpn(u.c));		  /* none offered */
+	assert_false(tls_conn_resumed(u.c));
+	up_close(&u);
+	tls_client_free(cl);
+	/* a wildcard covers one label */
+	cl = client_of("ca.crt", true, "x.b.test", 0);
+	up_ok(&u, store, cl, "192.0.2.9", 0);
+	up_close(&u);
+	tls_client_free(cl);
+}
+
+static void test_client_refuses(void **state)
+{
+	EVP_PKEY *k = key_gen(K_EC);
+	X509 *other = cert_make(k, "another CA", NULL, -DAY, DAY, true, NULL, NULL);
+	struct tls_client *cl;
+
+	(void)state;
+	write_pem_certs("other_ca.crt", other, NULL);
+	X509_free(other);
+	EVP_PKEY_free(k);
+	/* a chain to no certificate of the bundle */
+	cl = client_of("other_ca.crt", true, "a.test", 0);
+	up_refused(store, cl, "192.0.2.9",
+		   "certificate: self-signed certificate in certificate chain");
+	tls_client_free(cl);
+	/* the default certificate (default.test) for a name it does not carry */
+	cl = client_of("ca.crt", true, "x.test", 0);
+	up_refused(store, cl, "192.0.2.9", "certificate: hostname mismatch (depth 0, /CN=default");
+	tls_client_free(cl);
+	/* one label, not two, under a wildcard */
+	cl = client_of("ca.crt", true, "y.x.b.test", 0);
+	up_refused(store, cl, "192.0.2.9", "hostname mismatch");
+	tls_client_free(cl);
+	/* no sni: the address, which a DNS-only certificate does not name */
+	cl = client_of("ca.crt", true, NULL, 0);
+	up_refused(store, cl, "192.0.2.9", "IP address mismatch");
+	tls_client_free(cl);
+	/* verify false: whoever answers */
+	cl = client_of(NULL, false, NULL, 0);
+	{
+		struct up u;
+
+		up_ok(&u, store, cl, "192.0.2.9", 0);
+		assert_null(tls_conn_sni(u.s)); /* no name sent */
+		up_close(&u);
+	}
+	tls_client_free(cl);
+}
+
+static void test_client_verify_ip(void **state)
+{
+	struct tls_cert_spec ip = cs("iponly.crt", "iponly.key", NULL);
+	char err[256] = "";
+	struct tls_store *st = store_of(&ip, 1, NULL, NULL, err, sizeof(err));
+	struct tls_client *cl = client_of("ca.crt", true, NULL, 0);
+	struct up u;
+
+	(void)state;
+	if (!st)
+		fail_msg("store: %s", err);
+	up_ok(&u, st, cl, "192.0.2.1", 0);
+	up_close(&u);
+	up_refused(st, cl, "192.0.2.2", "certificate: IP address mismatch");
+	tls_client_free(cl);
+	tls_store_unref(st);
+}
+
+static void test_client_resumes_per_slot(void **state)
+{
+	struct tls_client *cl = client_of("ca.crt", true, "a.test", 2);
+	struct up u;
+
+	(void)state;
+	up_ok(&u, store, cl, "192.0.2.9", 0);
+	assert_false(tls_conn_resumed(u.c));
+	up_close(&u);
+	/* slot 0 has the ticket now: resumed, on both ends */
+	up_ok(&u, store, cl, "192.0.2.9", 0);
+	assert_true(tls_conn_resumed(u.c));
+	assert_true(tls_conn_resumed(u.s));
+	up_close(&u);
+	/* slot 1 (another backend) has none; a slot out of range keeps none */
+	up_ok(&u, store, cl, "192.0.2.9", 1);
+	assert_false(tls_conn_resumed(u.c));
+	up_close(&u);
+	up_ok(&u, store, cl, "192.0.2.9", 7);
+	assert_false(tls_conn_resumed(u.c));
+	up_close(&u);
+	up_ok(&u, store, cl, "192.0.2.9", 1);
+	assert_true(tls_conn_resumed(u.c));
+	up_close(&u);
+	tls_client_free(cl);
+	/* without slots nothing is kept */
+	cl = client_of("ca.crt", true, "a.test", 0);
+	up_ok(&u, store, cl, "192.0.2.9", 0);
+	up_close(&u);
+	up_ok(&u, store, cl, "192.0.2.9", 0);
+	assert_false(tls_conn_resumed(u.c));
+	up_close(&u);
+	tls_client_free(cl);
+}
+
+static void expect_client_error(const struct tls_client_spec *spec, int want_errno,
+				const char *want)
+{
+	char err[512] = "";
+	struct tls_client *cl;
+
+	errno = 0;
+	cl = tls_client_new(spec, err, sizeof(err));
+	if (cl) {
+		tls_client_free(cl);
+		fail_msg("client accepted: wanted an error with \"%s\"", want);
+	}
+	assert_int_equal(errno, want_errno);
+	if (!strstr(err, want))
+		fail_msg("error \"%s\" lacks \"%s\"", err, want);
+}
+
+static void test_client_bad_spec(void **state)
+{
+	struct tls_client_spec ok = {.ca = path("ca.crt"),
+				     .verify = true,
+				     .cert = path("a_ec.crt"),
+				     .key = path("a_ec.key")};
+	struct tls_client *cl;
+	char err[256] = "";
+
+	(void)state;
+	cl = tls_client_new(&ok, err, sizeof(err)); /* a client certificate loads */
+	if (!cl)
+		fail_msg("%s", err);
+	tls_client_free(cl);
+	tls_client_free(NULL);
+	expect_client_error(&(struct tls_client_spec){.verify = true}, EINVAL,
+			    "verify needs a ca bundle");
+	expect_client_error(&(struct tls_client_spec){.cert = path("a_ec.crt")}, EINVAL,
+			    "cert and key go together");
+	expect_client_error(&(struct tls_client_spec){.ca = path("nope.crt"), .verify = true},
+			    ENOENT, "No such file");
+	expect_client_error(&(struct tls_client_spec){.ca = path("garbage.crt"), .verify = true},
+			    EINVAL, "garbage.crt");
+	expect_client_error(&(struct tls_client_spec){.ca = path("empty.crt"), .verify = true},
+			    EINVAL, "empty.crt");
+	expect_client_error(
+	    &(struct tls_client_spec){.cert = path("a_ec.crt"), .key = path("b_ec.key")}, EINVAL,
+	    "key values mismatch");
+	expect_client_error(
+	    &(struct tls_client_spec){.cert = path("a_ec.crt"), .key = path("enc.key")}, EINVAL,
+	    "enc.key");
+	expect_client_error(&(struct tls_client_spec){.sni = "192.0.2.1"}, EINVAL,
+			    "not a DNS name");
+	expect_client_error(&(struct tls_client_spec){.sni = "a b"}, EINVAL, "not a DNS name");
+	assert_null(tls_client_conn(NULL, 3, NULL, 0));
+	assert_int_equal(errno, EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2392,6 +2668,11 @@ int main(void)
 	    cmocka_unit_test(test_write_zero_and_version_strings),
 	    cmocka_unit_test(test_ktls),
 	    cmocka_unit_test(test_threads_share_store),
+	    cmocka_unit_test(test_client_verify_sni),
+	    cmocka_unit_test(test_client_refuses),
+	    cmocka_unit_test(test_client_verify_ip),
+	    cmocka_unit_test(test_client_resumes_per_slot),
+	    cmocka_unit_test(test_client_bad_spec),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -35,6 +35,7 @@
 
 #include "ev/ev.h"
 #include "tls/tls.h"
+#include "tls/tls_int.h"
 #include "util/log.h"
 
 _Static_assert(TLS_WANT_READ == EV_READ, "TLS_WANT_READ must equal EV_READ");
@@ -1880,4 +1881,36 @@ uint32_t tls_conn_ktls_active(const struct tls_conn *c)
 	if (BIO_get_ktls_recv(SSL_get_rbio(c->ssl)))
 		r |= TLS_KTLS_RX;
 	return r;
+}
+
+/* ---------------------------------------------------------------- client connections */
+
+/*
+ * The upstream side (client.c) builds its SSL objects itself and hands them
+ * here, so that every call of tls.h works on them unchanged (tls_int.h).
+ */
+struct tls_conn *tls_conn_adopt(SSL *ssl, const char *sni)
+{
+	struct tls_conn *c = calloc(1, sizeof(*c));
+
+	if (!c) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	/* the name the session check in tls_handshake compares with */
+	if (sni && name_norm(sni, strlen(sni), c->sni, false) < 0) {
+		free(c);
+		errno = EINVAL;
+		return NULL;
+	}
+	c->ssl = ssl;
+	SSL_set_app_data(ssl, c);
+	SSL_set_info_callback(ssl, info_cb);
+	return c;
+}
+
+void tls_conn_note(struct tls_conn *c, const char *why)
+{
+	if (c)
+		conn_err(c, "%s", why);
 }
