@@ -738,6 +738,103 @@ static void test_err_pool_without_backends(void **state)
 	expect_error(text, "3:5", "pool: missing required key 'backends'");
 }
 
+/* Upstream TLS: http_lines' first pool (line 13 is its backend) gets a tls block. */
+static void test_pool_tls(void **state)
+{
+	const struct cfg_pool_tls *t;
+	struct cfg *cfg;
+
+	(void)state;
+	cfg = parse_http(13,
+			 "      - address: 10.0.0.2:80\n    tls:\n      ca: /etc/ssl/ca.pem\n"
+			 "      sni: Origin.Example\n      cert: /etc/x/client.pem\n"
+			 "      key: /etc/x/client.key\n",
+			 0);
+	t = &cfg->pools[0].tls;
+	assert_true(t->enabled);
+	assert_true(t->verify); /* the default */
+	assert_string_equal(t->ca, "/etc/ssl/ca.pem");
+	assert_string_equal(t->sni, "origin.example");
+	assert_string_equal(t->cert, "/etc/x/client.pem");
+	assert_string_equal(t->key, "/etc/x/client.key");
+	assert_false(cfg->pools[1].tls.enabled); /* no tls block: plain */
+	cfg_free(cfg);
+	/* verify false needs nothing else; no sni: the address is checked (when verifying) */
+	cfg = parse_http(13, "      - address: 10.0.0.2:80\n    tls: {verify: false}\n", 0);
+	t = &cfg->pools[0].tls;
+	assert_true(t->enabled);
+	assert_false(t->verify);
+	assert_string_equal(t->ca, "");
+	assert_string_equal(t->sni, "");
+	assert_string_equal(t->cert, "");
+	cfg_free(cfg);
+	/* a route's pool may have tls; a longest-label, longest-name sni is fine */
+	cfg = parse_http(16,
+			 "      - address: 10.0.0.3:80\n    tls:\n      verify: true\n"
+			 "      ca: /ca.pem\n      sni: "
+			 "a23456789012345678901234567890123456789012345678901234567890123.x-y_z\n",
+			 0);
+	assert_true(cfg->pools[1].tls.enabled);
+	assert_int_equal(strlen(cfg->pools[1].tls.sni), 69);
+	cfg_free(cfg);
+}
+
+/*
+ * Refused tls blocks: each 'tls' text follows the first pool's backend
+ * (line 13 of http_lines), so the block starts on line 14.
+ */
+static const struct {
+	const char *pos, *what, *tls;
+} pool_tls_errors[] = {
+    {"16:7", "unknown key 'verfy' in pool tls (expected one of: verify, ca, sni, cert, key)",
+     "    tls:\n      ca: /a\n      verfy: true\n"},
+    {"15:7", "tls: missing required key 'ca'", "    tls:\n      sni: a.example\n"},
+    {"14:10", "tls: missing required key 'ca'", "    tls: {}\n"},
+    {"14:9", "tls: expected a mapping, got a scalar", "    tls:\n"},
+    {"16:11", "ca: only used with verify: true", "    tls:\n      verify: false\n      ca: /a\n"},
+    {"14:15", "ca: 'a.pem' must be an absolute path", "    tls: {ca: a.pem}\n"},
+    {"14:19", "verify: bad value 'yes' (expected false|true)", "    tls: {verify: yes, ca: /a}\n"},
+    {"14:31", "sni: '10.0.0.2': an address is not a server name",
+     "    tls: {verify: false, sni: 10.0.0.2}\n"},
+    {"14:31", "sni: '::1': an address is not a server name",
+     "    tls: {verify: false, sni: '::1'}\n"},
+    {"14:31", "only letters, digits", "    tls: {verify: false, sni: 'a b.test'}\n"},
+    {"14:31", "ends with a dot", "    tls: {verify: false, sni: a.test.}\n"},
+    {"14:31", "an empty label", "    tls: {verify: false, sni: a..test}\n"},
+    {"14:31", "sni: missing value", "    tls: {verify: false, sni: }\n"},
+    {"14:31", "a label longer than 63 bytes",
+     "    tls: {verify: false, sni: "
+     "a234567890123456789012345678901234567890123456789012345678901234.test}\n"},
+    {"14:32", "cert: needs 'key'", "    tls: {verify: false, cert: /c}\n"},
+    {"14:31", "key: needs 'cert'", "    tls: {verify: false, key: /k}\n"},
+    {"15:5", "duplicate key 'tls' in pool", "    tls: {verify: false}\n    tls: {verify: false}\n"},
+};
+
+static void test_err_pool_tls(void **state)
+{
+	static const char tcp_pool[] = "pools:\n  - name: p\n    tls: {verify: false}\n"
+				       "    backends:\n      - address: 10.0.0.2:80\n";
+	char text[1024];
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(pool_tls_errors); i++) {
+		snprintf(text, sizeof(text), "      - address: 10.0.0.2:80\n%s",
+			 pool_tls_errors[i].tls);
+		expect_http_error(pool_tls_errors[i].pos, pool_tls_errors[i].what, 13, text, 0);
+	}
+	/* the TCP proxy cannot speak TLS to a pool: its listener and sni_routes say so */
+	snprintf(text, sizeof(text),
+		 "listeners:\n  - name: t\n    bind: 127.0.0.1:1\n    pool: p\n%s", tcp_pool);
+	expect_error(text, "4:11",
+		     "listener 't': pool 'p' has tls (upstream TLS), which only mode http "
+		     "listeners speak");
+	snprintf(text, sizeof(text),
+		 "listeners:\n  - name: t\n    bind: 127.0.0.1:1\n"
+		 "    sni_routes:\n      - names: [a.test]\n        pool: p\n%s",
+		 tcp_pool);
+	expect_error(text, "6:15", "listener 't': pool 'p' has tls");
+}
+
 static void test_err_port_zero(void **state)
 {
 	(void)state;
@@ -4355,6 +4452,8 @@ int main(void)
 	    cmocka_unit_test(test_err_duplicate_backend),
 	    cmocka_unit_test(test_err_unknown_pool),
 	    cmocka_unit_test(test_err_pool_without_backends),
+	    cmocka_unit_test(test_pool_tls),
+	    cmocka_unit_test(test_err_pool_tls),
 	    cmocka_unit_test(test_err_port_zero),
 	    cmocka_unit_test(test_err_port_too_large),
 	    cmocka_unit_test(test_err_bad_ipv4),

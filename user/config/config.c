@@ -3041,9 +3041,9 @@ static int cfg_check_pool(struct cfg_ctx *ctx, yaml_node_t *map, const struct cf
 }
 
 static const char *const pool_keys[] = {
-    "name",	"balance",	  "hash_key",	 "keepalive",	      "keepalive_timeout",
-    "retries",	"proxy_protocol", "reverse_map", "cookie_domain_map", "cookie_path_map",
-    "backends",
+    "name",    "balance",	 "hash_key",	"keepalive",	     "keepalive_timeout",
+    "retries", "proxy_protocol", "reverse_map", "cookie_domain_map", "cookie_path_map",
+    "tls",     "backends",
 };
 enum {
 	PK_NAME,
@@ -3056,6 +3056,7 @@ enum {
 	PK_REVERSE_MAP,
 	PK_COOKIE_DOMAIN_MAP,
 	PK_COOKIE_PATH_MAP,
+	PK_TLS,
 	PK_BACKENDS,
 };
 #define PK_REQUIRED ((1u << PK_NAME) | (1u << PK_BACKENDS))
@@ -3069,6 +3070,105 @@ static const char *const pp_names[] = {
 static bool cfg_uses_hash_key(enum pool_algo algo)
 {
 	return algo == POOL_HASH_HEADER || algo == POOL_HASH_COOKIE;
+}
+
+static const char *const pool_tls_keys[] = {"verify", "ca", "sni", "cert", "key"};
+enum { PTK_VERIFY, PTK_CA, PTK_SNI, PTK_CERT, PTK_KEY };
+
+/*
+ * Why s is no server name to send (RFC 6066 3: a DNS name, never an
+ * address), or NULL. Labels as the TLS listener accepts them.
+ */
+static const char *cfg_sni_why(const char *s)
+{
+	unsigned char a[sizeof(struct in6_addr)];
+	size_t lab = 0;
+
+	if (inet_pton(AF_INET, s, a) == 1 || inet_pton(AF_INET6, s, a) == 1)
+		return "an address is not a server name (RFC 6066); without sni the "
+		       "certificate is checked against the backend's address";
+	if (strlen(s) > 253)
+		return "longer than 253 bytes";
+	for (; *s; s++) {
+		char c = *s;
+
+		if (c == '.') {
+			if (!lab)
+				return "an empty label";
+			lab = 0;
+		} else if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			     (c >= '0' && c <= '9') || c == '-' || c == '_')) {
+			return "only letters, digits, '-', '_' and '.' make a DNS name";
+		} else if (++lab > 63) {
+			return "a label longer than 63 bytes";
+		}
+	}
+	return lab ? NULL : "empty, or ends with a dot";
+}
+
+/*
+ * A pool's tls block. verify decides whether ca is needed or refused, so
+ * those two are judged once the whole block is read, each at its place.
+ */
+static int cfg_parse_pool_tls(struct cfg_ctx *ctx, yaml_node_t *map, struct cfg_pool_tls *t)
+{
+	yaml_node_t *val, *ca = NULL, *cert = NULL, *key = NULL;
+	yaml_node_pair_t *pair;
+	uint32_t seen = 0;
+	const char *v, *why;
+	size_t k;
+	int ret;
+
+	t->enabled = true;
+	t->verify = true;
+	ret = cfg_expect(ctx, map, YAML_MAPPING_NODE, "tls");
+	if (ret)
+		return ret;
+	for (pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top; pair++) {
+		ret = cfg_key(ctx, pair, "pool tls", pool_tls_keys, ARRAY_SIZE(pool_tls_keys),
+			      &seen, &k, &val);
+		if (ret)
+			return ret;
+		switch (k) {
+		case PTK_VERIFY:
+			ret = cfg_get_bool(ctx, val, "verify", &t->verify);
+			break;
+		case PTK_CA:
+			ca = val;
+			ret = cfg_get_abs_path(ctx, val, "ca", false, t->ca);
+			break;
+		case PTK_SNI:
+			ret = cfg_scalar(ctx, val, "sni", &v);
+			if (!ret && (why = cfg_sni_why(v)))
+				ret = cfg_error(ctx, val->start_mark, "sni: '%s': %s", Q(v), why);
+			for (size_t i = 0; !ret && v[i]; i++)
+				t->sni[i] = (char)(v[i] >= 'A' && v[i] <= 'Z' ? v[i] | 0x20 : v[i]);
+			break;
+		case PTK_CERT:
+			cert = val;
+			ret = cfg_get_abs_path(ctx, val, "cert", false, t->cert);
+			break;
+		case PTK_KEY:
+			key = val;
+			ret = cfg_get_abs_path(ctx, val, "key", false, t->key);
+			break;
+		}
+		if (ret)
+			return ret;
+	}
+	if (t->verify && !ca)
+		return cfg_error(ctx, map->start_mark,
+				 "tls: missing required key 'ca', the CA bundle that backends' "
+				 "certificates are checked against (or 'verify: false' to check "
+				 "nothing)");
+	if (!t->verify && ca)
+		return cfg_error(ctx, ca->start_mark,
+				 "ca: only used with verify: true (verify is false here)");
+	if (cert && !key)
+		return cfg_error(ctx, cert->start_mark, "cert: needs 'key', its private key");
+	if (key && !cert)
+		return cfg_error(ctx, key->start_mark, "key: needs 'cert', its certificate");
+	return 0;
 }
 
 static int cfg_parse_pool(struct cfg_ctx *ctx, yaml_node_t *map, size_t idx)
@@ -3168,6 +3268,9 @@ static int cfg_parse_pool(struct cfg_ctx *ctx, yaml_node_t *map, size_t idx)
 			break;
 		case PK_BACKENDS:
 			ret = cfg_parse_backends(ctx, val, p);
+			break;
+		case PK_TLS:
+			ret = cfg_parse_pool_tls(ctx, val, &p->tls);
 			break;
 		}
 		if (ret)
@@ -3673,6 +3776,12 @@ static int cfg_resolve_pools(struct cfg_ctx *ctx)
 			return cfg_error(ctx, ref->node->start_mark,
 					 "listener '%s' sni_route %zu: unknown pool '%s'", l->name,
 					 ref->route & ~CFG_REF_SNI, want);
+		/* the TCP proxy splices the bytes: it has nothing to encrypt them with */
+		if (j < cfg->nr_pools && cfg->pools[j].tls.enabled && l->mode == CFG_MODE_TCP)
+			return cfg_error(ctx, ref->node->start_mark,
+					 "listener '%s': pool '%s' has tls (upstream TLS), which "
+					 "only mode http listeners speak",
+					 l->name, want);
 		if (ref->route != SIZE_MAX && (ref->route & CFG_REF_SNI)) {
 			l->sni_routes[ref->route & ~CFG_REF_SNI].pool = j;
 			continue;

@@ -179,6 +179,28 @@
  *                                                      # '-', '_', '.'; may start with '.'
  *       cookie_path_map:         # ProxyPassReverseCookiePath on Set-Cookie Path=
  *         - {from: /app/, to: /} # paths: '/' then VCHARs but ';'
+ *       tls:                     # upstream TLS: the proxy speaks TLS 1.2/1.3 to every
+ *                                # backend (tls/client.h), handshake done before the
+ *                                # request is written. A failed handshake or check is
+ *                                # a failed connect (next backend, then 502), its
+ *                                # reason logged. Only for pools of mode http listeners
+ *                                # and routes. Files are read when the proxy starts
+ *         verify: true           # default true: the chain must lead to a certificate of
+ *                                # ca (each one is a trust anchor) and the leaf must
+ *                                # name sni (DNS SAN, one-label wildcards) or, without
+ *                                # sni, the backend's address (IP SAN). false, which must
+ *                                # be said, checks nothing
+ *         ca: /etc/ssl/certs/ca-certificates.crt  # absolute path of a PEM bundle;
+ *                                # required with verify, refused without it
+ *         sni: origin.example    # the server name sent and verified: a DNS name, never
+ *                                # an address (RFC 6066); lower-cased. Absent: no SNI
+ *         cert: /etc/xdproxy/client.pem  # client certificate for backends that ask
+ *         key: /etc/xdproxy/client.key   # (mTLS): PEM chain, leaf first, and its
+ *                                # unencrypted key; both or neither
+ *                                # Sessions resume per backend. proxy_protocol's header
+ *                                # goes first, in clear, as HAProxy sends it. Upgraded
+ *                                # connections (WebSocket) are relayed in userspace:
+ *                                # without kTLS the kernel cannot splice them
  *       backends:                # 1..256 (POOL_MAX_BACKENDS)
  *         - address: 10.0.0.2:80
  *           weight: 1            # 0..256; 0 = disabled
@@ -368,6 +390,16 @@ struct cfg_map_pair {
 	char *to;   /* owned, non-empty */
 };
 
+/* A pool's upstream TLS (schema: pools[].tls). */
+struct cfg_pool_tls {
+	bool enabled;		 /* the pool has a tls block */
+	bool verify;		 /* default true */
+	char ca[CFG_PATH_MAX];	 /* PEM bundle; set exactly when verify */
+	char sni[254];		 /* lower case DNS name; "" = none (verify the address) */
+	char cert[CFG_PATH_MAX]; /* client certificate chain; "" = none */
+	char key[CFG_PATH_MAX];	 /* its key; set exactly when cert is */
+};
+
 struct cfg_pool {
 	char name[CFG_NAME_MAX];
 	enum pool_algo balance; /* default POOL_ROUNDROBIN; the TCP proxy uses round robin
@@ -386,6 +418,7 @@ struct cfg_pool {
 	size_t nr_cookie_domain_map;
 	struct cfg_map_pair *cookie_path_map;
 	size_t nr_cookie_path_map;
+	struct cfg_pool_tls tls; /* upstream TLS when tls.enabled */
 };
 
 /*
@@ -541,7 +574,9 @@ struct cfg {
  * at that value's line:col), then each listener's whole table once more.
  * Each pool is checked by pool_new() (keys: the backends' addr_str) once
  * read; hash_key is refused with balance other than header/cookie. Map
- * pairs: 'from' not repeated within one map.
+ * pairs: 'from' not repeated within one map. A pool with tls may serve only
+ * mode http listeners and routes (the TCP proxy splices bytes it cannot
+ * encrypt): a tcp listener or sni_route naming one is an error.
  *
  * forward: each rule's ports and schedule are checked by fpol_new() (policy/
  * rules.h, which runs sched_parse) as they are read, each value where it
