@@ -45,6 +45,7 @@
 #include "net/proxyproto.h"
 #include "net/sock.h"
 #include "policy/rules.h"
+#include "tls/client.h"
 #include "tls/tls.h"
 #include "route/pool.h"
 #include "route/rules.h"
@@ -442,6 +443,16 @@ static struct hp_tlog *tlog_new(struct hp_conn *c)
 
 static void up_timer_cb(struct ev_loop *loop, struct ev_timer *t, void *arg);
 
+/* u's TLS handshake failed: counted, and why, for the operator (a bad CA, name, ...). */
+static void up_tls_failed(struct hp_up *u, const char *why)
+{
+	struct hp_backend *be = u->be;
+
+	be->tls_failed++;
+	pr_warn("http pool %s backend %s: TLS handshake: %s", be->wp->cp->name, be->cb->addr_str,
+		why);
+}
+
 static void up_unlink_idle(struct hp_up *u)
 {
 	struct hp_backend *be = u->be;
@@ -467,6 +478,12 @@ void hp_up_close(struct hp_up *u)
 	else if (!u->c)
 		up_unlink_idle(u);
 	ev_timer_cancel(w->loop, u->timer);
+	if (u->tls) {
+		/* a close_notify if it can go at once: the server may keep our session */
+		if (u->fd >= 0 && !u->tls_hs)
+			tls_shutdown(u->tls);
+		tls_conn_free(u->tls);
+	}
 	if (u->fd >= 0) {
 		ev_del_fd(w->loop, u->fd);
 		close(u->fd);
@@ -513,7 +530,8 @@ void hp_up_release(struct hp_up *u, bool reusable)
 	 * it is never given to another.
 	 */
 	if (!reusable || u->eof || hp_buf_data(&u->in) || hp_buf_data(&u->out) ||
-	    be->nr_idle >= cp->keepalive || !cp->keepalive || cp->proxy_protocol != CFG_PP_OFF) {
+	    be->nr_idle >= cp->keepalive || !cp->keepalive || cp->proxy_protocol != CFG_PP_OFF ||
+	    (u->tls && (u->tls_hs || tls_pending(u->tls)))) {
 		be->nr_idle++; /* up_close unlinks an idle one; it is not linked */
 		u->c = NULL;
 		u->next = u->prev = NULL;
@@ -552,10 +570,29 @@ static void up_timer_cb(struct ev_loop *loop, struct ev_timer *t, void *arg)
 		return;
 	/* connect timeout */
 	if (u->connecting) {
+		if (u->tls_hs)
+			up_tls_failed(u, "timed out");
 		u->eof = true;
 		c->w->tot.timeouts++;
 		hp_conn_progress(c);
 	}
+}
+
+/*
+ * An idle TLS connection became readable. TLS 1.3 servers may send records
+ * of their own (a late session ticket) after the response: those are read
+ * and the connection stays idle. true: it does; false: it must be closed
+ * (plain, hung up, application data the next request would misread, EOF
+ * or an error).
+ */
+static bool up_tls_idle_read(struct hp_up *u, uint32_t events)
+{
+	char b;
+
+	if (!u->tls || (events & (EV_HUP | EV_ERR)))
+		return false;
+	return tls_read(u->tls, &b, 1) == -EAGAIN && tls_want(u->tls) == TLS_WANT_READ &&
+	       !tls_pending(u->tls);
 }
 
 void hp_up_event(struct ev_loop *loop, int fd, uint32_t events, void *arg)
@@ -565,12 +602,15 @@ void hp_up_event(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 	(void)loop;
 	(void)fd;
 	if (!u->c) {
-		hp_up_close(u); /* idle connection readable: closed by the server */
+		/* idle connection readable: closed by the server (or TLS records of its own) */
+		if (!up_tls_idle_read(u, events))
+			hp_up_close(u);
 		return;
 	}
-	if (events & (EV_READ | EV_HUP | EV_ERR))
+	/* TLS: a read may want the socket writable and a write readable (as conn_event) */
+	if (events & (EV_READ | EV_HUP | EV_ERR) || (u->tls && events))
 		u->rd_ready = true;
-	if (events & (EV_WRITE | EV_HUP | EV_ERR))
+	if (events & (EV_WRITE | EV_HUP | EV_ERR) || (u->tls && events))
 		u->wr_blocked = false;
 	hp_conn_progress(u->c);
 }
@@ -614,7 +654,16 @@ struct hp_up *hp_up_connect_addr(struct hp_conn *c, struct hp_backend *be,
 
 static struct hp_up *up_connect(struct hp_conn *c, struct hp_backend *be)
 {
-	return hp_up_connect_addr(c, be, &be->cb->addr, be->cb->addrlen);
+	struct hp_up *u = hp_up_connect_addr(c, be, &be->cb->addr, be->cb->addrlen);
+
+	/* a TLS pool's speaks TLS once connected (up_tls_begin), resuming be's session */
+	if (u && be->wp->tls &&
+	    !(u->tls = tls_client_conn(be->wp->tls, u->fd, (const struct sockaddr *)&be->cb->addr,
+				       be->idx))) {
+		hp_up_close(u); /* busy (u->c set): on no idle list */
+		return NULL;
+	}
+	return u;
 }
 
 /* An idle connection to be, taken off its list, or NULL. */
@@ -629,6 +678,26 @@ static struct hp_up *up_take_idle(struct hp_conn *c, struct hp_backend *be)
 	be->reused++;
 	c->w->tot.up_reused++;
 	return u;
+}
+
+/* The PROXY header naming c's client, appended to u->out: a new connection's first bytes. */
+static int up_pp_write(struct hp_conn *c, struct hp_up *u, enum cfg_pp version)
+{
+	const struct sockaddr *src = (const struct sockaddr *)&c->peer;
+	const struct sockaddr *dst = (const struct sockaddr *)&c->local;
+	size_t len;
+	int rc;
+
+	if (hp_buf_reserve(&u->out, PP_V1_MAX + 256))
+		return -ENOMEM;
+	rc = version == CFG_PP_V1
+		 ? pp_v1_write(src, dst, u->out.p + u->out.len, u->out.cap - u->out.len, &len)
+		 : pp_v2_write(src, dst, NULL, 0, u->out.p + u->out.len, u->out.cap - u->out.len,
+			       &len);
+	if (rc)
+		return rc;
+	u->out.len += (uint32_t)len;
+	return 0;
 }
 
 /* ------------------------------------------------------------------ answers */
@@ -826,24 +895,15 @@ static int txn_send_head(struct hp_conn *c)
 	    .tls = hp_conn_tls(c) != NULL,
 	};
 	struct h1_rewrite rw;
-	size_t nr_add = 0, used = 0, len;
+	size_t nr_add = 0, used = 0;
 	int rc;
 
-	if (!u->reused && t->wp->cp->proxy_protocol != CFG_PP_OFF && !hp_buf_data(&u->out)) {
-		/* a new connection starts with the PROXY header naming our client */
-		const struct sockaddr *src = (const struct sockaddr *)&c->peer;
-		const struct sockaddr *dst = (const struct sockaddr *)&c->local;
-
-		if (hp_buf_reserve(&u->out, PP_V1_MAX + 256))
-			return -ENOMEM;
-		rc = t->wp->cp->proxy_protocol == CFG_PP_V1
-			 ? pp_v1_write(src, dst, u->out.p + u->out.len, u->out.cap - u->out.len,
-				       &len)
-			 : pp_v2_write(src, dst, NULL, 0, u->out.p + u->out.len,
-				       u->out.cap - u->out.len, &len);
+	/* a new connection starts with the PROXY header (a TLS one had it before its handshake) */
+	if (!u->reused && !u->tls && t->wp->cp->proxy_protocol != CFG_PP_OFF &&
+	    !hp_buf_data(&u->out)) {
+		rc = up_pp_write(c, u, t->wp->cp->proxy_protocol);
 		if (rc)
 			return rc;
-		u->out.len += (uint32_t)len;
 	}
 	memset(&drop, 0, sizeof(drop));
 	h1_hop_fields(m, buf, t->upgrade ? H1_HOP_KEEP_UPGRADE : 0, &drop);
@@ -1145,6 +1205,51 @@ static int sock_write(int fd, struct hp_buf *b, bool *blocked, uint64_t *count)
 }
 
 /*
+ * tls_read into b, as sock_read: 1 = bytes, 0 = EAGAIN or no room, -1 =
+ * closed, reset or a TLS error. Decrypted bytes OpenSSL still holds keep
+ * *ready on: epoll would not say so.
+ */
+static int buf_tls_read(struct tls_conn *tls, struct hp_buf *b, bool *ready, uint64_t *count)
+{
+	ssize_t n;
+
+	if (!hp_buf_room(b))
+		return 0;
+	n = tls_read(tls, b->p + b->len, b->cap - b->len);
+	if (n > 0) {
+		b->len += (uint32_t)n;
+		*count += (uint64_t)n;
+		*ready = tls_pending(tls) > 0 || hp_buf_room(b) == 0;
+		return 1;
+	}
+	*ready = false;
+	return n == -EAGAIN ? 0 : -1;
+}
+
+/* tls_write b's data, as sock_write: 1 = bytes went, 0 = blocked or nothing, -1 = error. */
+static int buf_tls_write(struct tls_conn *tls, struct hp_buf *b, bool *blocked, uint64_t *count)
+{
+	ssize_t n;
+
+	if (*blocked || !hp_buf_data(b))
+		return 0;
+	n = tls_write(tls, b->p + b->off, hp_buf_data(b));
+	if (n > 0) {
+		b->off += (uint32_t)n;
+		if (count)
+			*count += (uint64_t)n;
+		if (b->off == b->len)
+			b->off = b->len = 0;
+		return 1;
+	}
+	if (n == -EAGAIN) {
+		*blocked = true;
+		return 0;
+	}
+	return -1;
+}
+
+/*
  * The client side's reads and writes: plain, or through TLS. A TLS read can
  * want the socket writable and a write readable (and OpenSSL may hold
  * decrypted bytes the socket no longer shows), so for TLS every event sets
@@ -1197,6 +1302,105 @@ int hp_conn_wr(struct hp_conn *c, struct hp_buf *b, uint64_t *count)
 		return 0;
 	}
 	return -1;
+}
+
+/* ------------------------------------------------------------------ upstream TLS */
+
+/* The upstream side's reads and writes: plain, or through the pool's TLS. */
+static int up_rd(struct hp_up *u, struct hp_buf *b, uint64_t *count)
+{
+	int rc;
+
+	if (!u->tls)
+		return sock_read(u->fd, b, &u->rd_ready, count);
+	rc = buf_tls_read(u->tls, b, &u->rd_ready, count);
+	/* a read that must write first (a key update's answer) waits for EV_WRITE */
+	if (rc == 0 && (tls_want(u->tls) & TLS_WANT_WRITE))
+		u->wr_blocked = true;
+	return rc;
+}
+
+static int up_wr(struct hp_up *u, struct hp_buf *b)
+{
+	if (!u->tls)
+		return sock_write(u->fd, b, &u->wr_blocked, NULL);
+	return buf_tls_write(u->tls, b, &u->wr_blocked, NULL);
+}
+
+/* Nothing more goes to the upstream: our close_notify first when TLS, then the FIN. */
+static void up_shut_wr(struct hp_up *u)
+{
+	if (u->tls && tls_shutdown(u->tls) == -EAGAIN) {
+		u->wr_blocked = true; /* again at EV_WRITE */
+		return;
+	}
+	shutdown(u->fd, SHUT_WR);
+}
+
+/*
+ * u's TCP connect succeeded. A TLS pool's connection is not connected yet:
+ * its handshake follows, failing and timing out as a connect does (a
+ * connect_timeout of its own), and a PROXY header goes before it, in clear,
+ * as HAProxy sends it. Returns false for a plain connection.
+ */
+static bool up_tls_begin(struct hp_up *u)
+{
+	struct hp_conn *c = u->c;
+	const struct cfg_pool *cp = u->be->wp->cp;
+
+	if (!u->tls)
+		return false;
+	u->tls_hs = true;
+	u->timer = ev_timer_add(u->w->loop, c->l->lc->connect_timeout_ms, up_timer_cb, u);
+	if (cp->proxy_protocol != CFG_PP_OFF && up_pp_write(c, u, cp->proxy_protocol))
+		u->eof = true; /* no memory: a failed connect */
+	return true;
+}
+
+/*
+ * Drives u's handshake, the PROXY header first. 0: done, u is connected;
+ * -EAGAIN: wait for the next event on u; else failed: u->eof set and the
+ * reason (a certificate check's own) logged, so the caller takes it for a
+ * failed connect: another backend, then 502. Nothing of the request was
+ * written: it waits in c->in until the handshake is done.
+ */
+static int up_tls_handshake(struct hp_up *u)
+{
+	struct hp_backend *be = u->be;
+	int rc;
+
+	if (!u->rd_ready && u->wr_blocked)
+		return -EAGAIN; /* no event since OpenSSL asked to wait */
+	if (hp_buf_data(&u->out)) {
+		if (sock_write(u->fd, &u->out, &u->wr_blocked, NULL) < 0) {
+			u->eof = true;
+			return -EPIPE;
+		}
+		if (hp_buf_data(&u->out))
+			return -EAGAIN;
+	}
+	rc = tls_handshake(u->tls);
+	if (rc == -EAGAIN) {
+		/* both hints come back with the next event (hp_up_event) */
+		u->rd_ready = false;
+		u->wr_blocked = true;
+		return rc;
+	}
+	if (rc) {
+		up_tls_failed(u, tls_conn_error(u->tls));
+		u->eof = true;
+		return rc;
+	}
+	be->tls_handshakes++;
+	if (tls_conn_resumed(u->tls))
+		be->tls_resumed++;
+	u->tls_hs = false;
+	u->connecting = false;
+	ev_timer_cancel(u->w->loop, u->timer);
+	u->timer = NULL;
+	u->rd_ready = true; /* records may have come with the last flight */
+	u->wr_blocked = false;
+	return 0;
 }
 
 /* ------------------------------------------------------------------ the state machine */
@@ -1335,6 +1539,9 @@ static bool conn_handoff(struct hp_conn *c)
 	uint64_t one = 1;
 	bool ok;
 
+	/* TLS spoken to the upstream: as for a TLS client, the tunnel is relayed here */
+	if (u->tls)
+		return false;
 	/*
 	 * TLS terminated here: the kernel splices plaintext only when it holds
 	 * the records both ways (kTLS; not in this kernel, so untested here).
@@ -1519,6 +1726,12 @@ static bool conn_step(struct hp_conn *c)
 		u = c->up;
 		if (!u)
 			return moved;
+		if (u->tls_hs && !u->eof) {
+			/* done: connecting is over; failed: u->eof, handled as a connect's */
+			if (up_tls_handshake(u) == -EAGAIN)
+				return moved;
+			moved = true;
+		}
 		if (u->connecting) {
 			if (u->eof) {
 				txn_up_failed(c, false);
@@ -1583,7 +1796,7 @@ static bool conn_step(struct hp_conn *c)
 			}
 		}
 		/* bytes to the upstream */
-		rc = sock_write(u->fd, &u->out, &u->wr_blocked, NULL);
+		rc = up_wr(u, &u->out);
 		if (rc < 0) {
 			u->eof = true;
 			if (!t->got_upstream) {
@@ -1602,7 +1815,7 @@ static bool conn_step(struct hp_conn *c)
 		if (u->rd_ready && !u->eof) {
 			uint64_t n = 0;
 
-			rc = sock_read(u->fd, &u->in, &u->rd_ready, &n);
+			rc = up_rd(u, &u->in, &n);
 			if (rc > 0) {
 				moved = true;
 				if (!t->got_upstream) {
@@ -1697,14 +1910,14 @@ static bool conn_step(struct hp_conn *c)
 				moved = true;
 			}
 		}
-		rc = sock_write(u->fd, &c->in, &u->wr_blocked, NULL);
+		rc = up_wr(u, &c->in);
 		if (rc < 0) {
 			c->dead = true;
 			return false;
 		}
 		moved |= rc > 0;
 		if (c->rd_eof && !hp_buf_data(&c->in) && !u->eof) {
-			shutdown(u->fd, SHUT_WR);
+			up_shut_wr(u);
 		}
 		/* upstream -> client */
 		if (u->rd_ready && !u->eof) {
@@ -1712,7 +1925,7 @@ static bool conn_step(struct hp_conn *c)
 
 			if (!hp_buf_room(&u->in))
 				hp_buf_compact(&u->in);
-			rc = sock_read(u->fd, &u->in, &u->rd_ready, &n);
+			rc = up_rd(u, &u->in, &n);
 			if (rc > 0)
 				moved = true;
 			else if (rc < 0) {
@@ -1802,7 +2015,12 @@ static void conn_update_interest(struct hp_conn *c)
 		hp_fd_interest(loop, c->fd, ev, NULL, c);
 	if (u) {
 		ev = 0;
-		if (u->connecting) {
+		if (u->tls_hs) {
+			/* the PROXY header, or what OpenSSL waits for (nothing yet: write) */
+			ev = EV_WRITE;
+			if (tls_want(u->tls) == TLS_WANT_READ && !hp_buf_data(&u->out))
+				ev = EV_READ;
+		} else if (u->connecting) {
 			ev = EV_WRITE;
 		} else {
 			if (!u->eof && (hp_buf_room(&u->in) || u->in.off))
@@ -1838,7 +2056,8 @@ void hp_conn_progress(struct hp_conn *c)
 		return;
 	c->in_progress = true;
 	for (i = 0; i < 64 && !c->dead; i++) {
-		if (c->up && c->up->connecting && !c->up->wr_blocked && !c->up->eof) {
+		if (c->up && c->up->connecting && !c->up->tls_hs && !c->up->wr_blocked &&
+		    !c->up->eof) {
 			/* EV_WRITE arrived (wr_blocked cleared by hp_up_event): connected? */
 			int err = sock_error(c->up->fd);
 
@@ -1846,7 +2065,7 @@ void hp_conn_progress(struct hp_conn *c)
 			c->up->timer = NULL;
 			if (err) {
 				c->up->eof = true;
-			} else {
+			} else if (!up_tls_begin(c->up)) {
 				c->up->connecting = false;
 			}
 		}
@@ -2172,6 +2391,7 @@ static int worker_pools(struct hp_worker *w)
 
 		wp->w = w;
 		wp->cp = cp;
+		wp->tls = w->s->up_tls ? w->s->up_tls[i] : NULL;
 		if (cp->nr_backends > POOL_MAX_BACKENDS)
 			return -E2BIG;
 		for (size_t j = 0; j < cp->nr_backends; j++)
@@ -2373,6 +2593,52 @@ static int tls_stores_init(struct hp_server *s)
 	return 0;
 }
 
+/*
+ * Each tls pool's client context, shared by every worker: its CA bundle
+ * and client certificate are read here, so a bad file stops the start
+ * with its reason. 0, -ENOMEM or -EINVAL (logged).
+ */
+static int up_tls_init(struct hp_server *s)
+{
+	const struct cfg *cfg = s->cfg;
+
+	s->up_tls = calloc(cfg->nr_pools + 1, sizeof(*s->up_tls));
+	if (!s->up_tls)
+		return -ENOMEM;
+	for (size_t i = 0; i < cfg->nr_pools; i++) {
+		const struct cfg_pool *cp = &cfg->pools[i];
+		const struct cfg_pool_tls *pt = &cp->tls;
+		struct tls_client_spec spec = {
+		    .ca = pt->verify ? pt->ca : NULL,
+		    .verify = pt->verify,
+		    .sni = pt->sni[0] ? pt->sni : NULL,
+		    .cert = pt->cert[0] ? pt->cert : NULL,
+		    .key = pt->key[0] ? pt->key : NULL,
+		    .slots = cp->nr_backends, /* a session per backend */
+		};
+		char err[512] = "";
+
+		if (!pt->enabled)
+			continue;
+		s->up_tls[i] = tls_client_new(&spec, err, sizeof(err));
+		if (!s->up_tls[i]) {
+			pr_err("http pool %s: tls: %s", cp->name, err);
+			return errno == ENOMEM ? -ENOMEM : -EINVAL;
+		}
+		if (!pt->verify)
+			pr_warn("http pool %s: tls verify is false: whoever answers is trusted",
+				cp->name);
+	}
+	return 0;
+}
+
+static void up_tls_free(struct hp_server *s)
+{
+	for (size_t i = 0; s->up_tls && i < s->cfg->nr_pools; i++)
+		tls_client_free(s->up_tls[i]);
+	free(s->up_tls);
+}
+
 int hp_server_reload_tls(struct hp_server *s)
 {
 	const struct cfg *cfg = s->cfg;
@@ -2497,6 +2763,9 @@ struct hp_server *hp_server_new(const struct cfg *cfg)
 	err = tls_stores_init(s);
 	if (err)
 		goto fail;
+	err = up_tls_init(s);
+	if (err)
+		goto fail;
 	s->nr_workers = n;
 	s->w = calloc(n, sizeof(*s->w));
 	if (!s->w) {
@@ -2613,6 +2882,7 @@ void hp_server_free(struct hp_server *s)
 	for (size_t i = 0; s->tls && i < cfg->nr_listeners; i++)
 		tls_store_unref(s->tls[i]);
 	free(s->tls);
+	up_tls_free(s); /* the workers and their connections are gone */
 	pthread_mutex_destroy(&s->tls_lock);
 	free(s->rt);
 	free(s->fwd);
@@ -2645,6 +2915,24 @@ void hp_server_totals(struct hp_server *s, struct hp_totals *out)
 		for (size_t j = 0; j < sizeof(*out) / sizeof(uint64_t); j++)
 			dst[j] += __atomic_load_n(&src[j], __ATOMIC_RELAXED);
 	}
+}
+
+/* The upstream TLS counters of backend b of pool p, a tls pool's: one line. */
+static void up_tls_print_backend(struct hp_server *s, FILE *f, size_t p, size_t b)
+{
+	const struct cfg_pool *cp = &s->cfg->pools[p];
+	uint64_t hs = 0, res = 0, fail = 0;
+
+	for (size_t i = 0; i < s->nr_workers; i++) {
+		const struct hp_backend *be = &s->w[i].pools[p].be[b];
+
+		hs += be->tls_handshakes;
+		res += be->tls_resumed;
+		fail += be->tls_failed;
+	}
+	fprintf(f, "http pool=%s backend=%s tls_handshakes=%llu tls_resumed=%llu tls_failed=%llu\n",
+		cp->name, cp->backends[b].addr_str, (unsigned long long)hs, (unsigned long long)res,
+		(unsigned long long)fail);
 }
 
 void hp_server_print_stats(struct hp_server *s, FILE *f)
@@ -2701,6 +2989,8 @@ void hp_server_print_stats(struct hp_server *s, FILE *f)
 				(unsigned long long)req, (unsigned long long)con,
 				(unsigned long long)reu, (unsigned long long)fail,
 				(unsigned long long)idle);
+			if (cfg->pools[p].tls.enabled)
+				up_tls_print_backend(s, f, p, b);
 		}
 	}
 }

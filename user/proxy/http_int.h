@@ -44,6 +44,8 @@ struct hp_buf {
 
 struct hp_worker;
 struct hp_conn;
+struct tls_client;
+struct tls_conn;
 
 /* An upstream connection: busy with one client's request, or idle in its backend's list. */
 struct hp_up {
@@ -62,6 +64,8 @@ struct hp_up {
 	char dest[HOST_NORM_MAX + 8]; /* forward proxy: the "host:port" it is connected to */
 	struct ev_timer *timer;	      /* connect timeout, or idle keep-alive timeout */
 	struct hp_buf in, out;
+	struct tls_conn *tls; /* a TLS pool's: every byte goes through it; NULL: plain */
+	bool tls_hs;	      /* its handshake runs (connecting stays true until it is done) */
 };
 
 struct hp_backend {
@@ -73,6 +77,7 @@ struct hp_backend {
 	uint32_t nr_idle;
 	struct ev_timer *rest; /* while marked down after a refused connect */
 	uint64_t requests, connects, connect_fail, reused;
+	uint64_t tls_handshakes, tls_resumed, tls_failed; /* upstream TLS */
 };
 
 /* A pool as one worker runs it. */
@@ -82,6 +87,7 @@ struct hp_wpool {
 	struct pool *pool;
 	struct revmap *rm; /* NULL: no reverse mapping */
 	struct hp_backend *be;
+	struct tls_client *tls; /* upstream TLS (hp_server.up_tls), NULL: plain */
 };
 
 struct hp_route_stats {
@@ -259,6 +265,7 @@ struct hp_server {
 	struct fp_auth_pool *auth;	/* the thread that checks passwords, NULL without auth */
 	struct tls_store **tls;		/* per cfg listener: its certificates, NULL: plain */
 	pthread_mutex_t tls_lock;	/* guards tls[] against a reload's swap */
+	struct tls_client **up_tls;	/* per cfg pool: its upstream TLS, NULL: plain */
 };
 
 static inline uint32_t hp_buf_data(const struct hp_buf *b)
