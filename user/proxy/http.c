@@ -1257,51 +1257,20 @@ static int buf_tls_write(struct tls_conn *tls, struct hp_buf *b, bool *blocked, 
  */
 int hp_conn_rd(struct hp_conn *c, struct hp_buf *b, uint64_t *count)
 {
-	ssize_t n;
-
 	if (c->h2s)
 		return hp_h2s_rd(c, b, count);
 	if (!c->tls)
 		return sock_read(c->fd, b, &c->rd_ready, count);
-	if (!hp_buf_room(b))
-		return 0;
-	n = tls_read(c->tls, b->p + b->len, b->cap - b->len);
-	if (n > 0) {
-		b->len += (uint32_t)n;
-		*count += (uint64_t)n;
-		c->rd_ready = tls_pending(c->tls) > 0 || hp_buf_room(b) == 0;
-		return 1;
-	}
-	c->rd_ready = false;
-	if (n == -EAGAIN)
-		return 0;
-	return -1; /* 0 (closed), reset, TLS error */
+	return buf_tls_read(c->tls, b, &c->rd_ready, count);
 }
 
 int hp_conn_wr(struct hp_conn *c, struct hp_buf *b, uint64_t *count)
 {
-	ssize_t n;
-
 	if (c->h2s)
 		return hp_h2s_wr(c, b, count);
 	if (!c->tls)
 		return sock_write(c->fd, b, &c->wr_blocked, count);
-	if (c->wr_blocked || !hp_buf_data(b))
-		return 0;
-	n = tls_write(c->tls, b->p + b->off, hp_buf_data(b));
-	if (n > 0) {
-		b->off += (uint32_t)n;
-		if (count)
-			*count += (uint64_t)n;
-		if (b->off == b->len)
-			b->off = b->len = 0;
-		return 1;
-	}
-	if (n == -EAGAIN) {
-		c->wr_blocked = true;
-		return 0;
-	}
-	return -1;
+	return buf_tls_write(c->tls, b, &c->wr_blocked, count);
 }
 
 /* ------------------------------------------------------------------ upstream TLS */
