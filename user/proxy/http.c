@@ -663,6 +663,9 @@ static struct hp_up *up_connect(struct hp_conn *c, struct hp_backend *be)
 		hp_up_close(u); /* busy (u->c set): on no idle list */
 		return NULL;
 	}
+	/* records in the kernel where it can, as for TLS clients: a tunnel may then be spliced */
+	if (u && u->tls && tls_ktls_available())
+		tls_conn_ktls(u->tls);
 	return u;
 }
 
@@ -1508,8 +1511,8 @@ static bool conn_handoff(struct hp_conn *c)
 	uint64_t one = 1;
 	bool ok;
 
-	/* TLS spoken to the upstream: as for a TLS client, the tunnel is relayed here */
-	if (u->tls)
+	/* TLS spoken to the upstream: as for a TLS client, spliced only with kTLS both ways */
+	if (u->tls && tls_conn_ktls_active(u->tls) != (TLS_KTLS_TX | TLS_KTLS_RX))
 		return false;
 	/*
 	 * TLS terminated here: the kernel splices plaintext only when it holds

@@ -37,6 +37,8 @@
  *    TLS error makes its session unresumable (OpenSSL's rule), so it is
  *    not offered again.
  *  - ALPN: none offered; the peer speaks HTTP/1.1 (tls_conn_alpn is NULL).
+ *  - kTLS: off, unless tls_conn_ktls(c) is called before the handshake, as
+ *    for server connections.
  *  - Client certificate (mTLS): sent when the server asks, if cert and key
  *    are given.
  *  - Thread safety: a tls_client is immutable after tls_client_new but for
