@@ -199,8 +199,8 @@
  *                                # unencrypted key; both or neither
  *                                # Sessions resume per backend. proxy_protocol's header
  *                                # goes first, in clear, as HAProxy sends it. Upgraded
- *                                # connections (WebSocket) are relayed in userspace:
- *                                # without kTLS the kernel cannot splice them
+ *                                # connections (WebSocket) are relayed in userspace
+ *                                # unless kTLS carries both ends (not in this kernel)
  *       backends:                # 1..256 (POOL_MAX_BACKENDS)
  *         - address: 10.0.0.2:80
  *           weight: 1            # 0..256; 0 = disabled
