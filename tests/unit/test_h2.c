@@ -1482,6 +1482,70 @@ static void test_interim_responses(void **state)
 	rig_free(t);
 }
 
+/* h2_respond_info says what each head means for the body, so the engine need not parse it. */
+static void test_respond_info(void **state)
+{
+	static const struct {
+		const char *method, *head;
+		struct h2_resp_info want;
+		const char *body; /* sent with end; NULL: none may follow */
+	} cases[] = {
+	    {"GET", "HTTP/1.1 100 Continue\r\n\r\n", {.status = 100}, NULL},
+	    {"GET",
+	     "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n",
+	     {.status = 200, .final = true, .has_len = true, .len = 5},
+	     "hello"},
+	    {"GET",
+	     "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+	     {.status = 200, .final = true, .ended = true},
+	     NULL},
+	    {"GET",
+	     "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n",
+	     {.status = 200, .final = true},
+	     "until the end"},
+	    {"HEAD",
+	     "HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n",
+	     {.status = 200, .final = true, .ended = true},
+	     NULL},
+	    {"GET",
+	     "HTTP/1.1 304 Not Modified\r\nContent-Length: 99\r\n\r\n",
+	     {.status = 304, .final = true, .ended = true},
+	     NULL},
+	    {"GET",
+	     "HTTP/1.1 204 No Content\r\n\r\n",
+	     {.status = 204, .final = true, .ended = true},
+	     NULL},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct t *t = rig();
+		struct h2_resp_info ri;
+		int32_t id;
+
+		memset(&ri, 0xa5, sizeof(ri));
+		id = req(t, ":method", cases[i].method, ":scheme", "https", ":authority", "a",
+			 ":path", "/", NULL);
+		pump(t);
+		assert_int_equal(
+		    h2_respond_info(t->s, id, cases[i].head, strlen(cases[i].head), &ri), 0);
+		assert_int_equal(ri.status, cases[i].want.status);
+		assert_int_equal(ri.final, cases[i].want.final);
+		assert_int_equal(ri.ended, cases[i].want.ended);
+		assert_int_equal(ri.has_len, cases[i].want.has_len);
+		if (ri.has_len)
+			assert_int_equal(ri.len, cases[i].want.len);
+		if (cases[i].body) {
+			send_all(t, id, cases[i].body, true);
+			pump(t);
+			assert_string_equal(bag_str(&t->c.r[slot(id)].body), cases[i].body);
+		} else if (ri.final) {
+			assert_int_equal(h2_send_data(t->s, id, "x", 1, false), -EINVAL);
+		}
+		rig_free(t);
+	}
+}
+
 static void test_respond_errors(void **state)
 {
 	struct t *t = rig();
@@ -2520,6 +2584,7 @@ int main(void)
 	    cmocka_unit_test(test_response_chunked_and_close),
 	    cmocka_unit_test(test_response_no_body),
 	    cmocka_unit_test(test_interim_responses),
+	    cmocka_unit_test(test_respond_info),
 	    cmocka_unit_test(test_respond_errors),
 	    cmocka_unit_test(test_response_flow_control),
 	    cmocka_unit_test(test_writable_only_when_blocked),

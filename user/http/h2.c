@@ -971,7 +971,8 @@ bool h2_want_read(const struct h2_session *s)
 
 /* ------------------------------------------------------------ responses */
 
-int h2_respond(struct h2_session *s, int32_t stream_id, const char *head, size_t len)
+int h2_respond_info(struct h2_session *s, int32_t stream_id, const char *head, size_t len,
+		    struct h2_resp_info *info)
 {
 	struct h2_stream *st;
 	struct h1_msg *m;
@@ -1032,6 +1033,8 @@ int h2_respond(struct h2_session *s, int32_t stream_id, const char *head, size_t
 		/* Interim: 100 Continue, 103 Early Hints; the final one follows */
 		rc = nghttp2_submit_headers(s->ng, NGHTTP2_FLAG_NONE, stream_id, NULL, s->nva, nv,
 					    NULL);
+		if (!rc && info)
+			*info = (struct h2_resp_info){.status = m->status};
 		return rc == NGHTTP2_ERR_NOMEM ? -ENOMEM : rc ? -EINVAL : 0;
 	}
 	nobody = !tunnel &&
@@ -1045,6 +1048,47 @@ int h2_respond(struct h2_session *s, int32_t stream_id, const char *head, size_t
 	st->send_end = nobody;
 	st->has_rlen = !tunnel && m->body == H1_BODY_LENGTH;
 	st->rlen_left = st->has_rlen ? m->content_length : 0;
+	if (info)
+		*info = (struct h2_resp_info){.status = m->status,
+					      .final = true,
+					      .ended = nobody,
+					      .has_len = st->has_rlen && !nobody,
+					      .len = st->rlen_left};
+	return 0;
+}
+
+int h2_respond(struct h2_session *s, int32_t stream_id, const char *head, size_t len)
+{
+	return h2_respond_info(s, stream_id, head, len, NULL);
+}
+
+/*
+ * Makes the stream's ring at least want bytes (at most max, at least 4 KiB):
+ * its bytes move to the front of a new buffer. 0 or -ENOMEM.
+ */
+static int h2_queue_grow(struct h2_stream *st, size_t want, size_t max)
+{
+	size_t cap = st->q_cap ? st->q_cap * 2 : 4096, first;
+	char *q;
+
+	while (cap < want)
+		cap *= 2;
+	if (cap > max)
+		cap = max;
+	q = malloc(cap);
+	if (!q)
+		return -ENOMEM;
+	if (st->q_len) {
+		first = st->q_cap - st->q_head;
+		if (first > st->q_len)
+			first = st->q_len;
+		memcpy(q, st->q + st->q_head, first);
+		memcpy(q + first, st->q, st->q_len - first);
+	}
+	free(st->q);
+	st->q = q;
+	st->q_cap = cap;
+	st->q_head = 0;
 	return 0;
 }
 
@@ -1065,13 +1109,10 @@ ssize_t h2_send_data(struct h2_session *s, int32_t stream_id, const char *data, 
 		return !len && end ? 0 : -EINVAL;
 	if (st->has_rlen && (len > st->rlen_left || (end && len != st->rlen_left)))
 		return -EINVAL;
-	if (len && !st->q) {
-		/* only streams with a body pay for a queue */
-		st->q = malloc(s->lim.send_queue);
-		if (!st->q)
-			return -ENOMEM;
-		st->q_cap = s->lim.send_queue;
-	}
+	/* only streams with a body pay for a queue, and small bodies little */
+	if (len > st->q_cap - st->q_len && st->q_cap < s->lim.send_queue &&
+	    h2_queue_grow(st, st->q_len + len, s->lim.send_queue))
+		return -ENOMEM;
 	n = st->q_cap - st->q_len;
 	if (n > len)
 		n = len;

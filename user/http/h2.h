@@ -311,6 +311,23 @@ bool h2_want_read(const struct h2_session *s);
  */
 int h2_respond(struct h2_session *s, int32_t stream_id, const char *head, size_t len);
 
+/* What a head given to h2_respond_info() said. */
+struct h2_resp_info {
+	uint16_t status;
+	bool final;   /* a final response (else an interim 1xx: the final one follows) */
+	bool ended;   /* final, and its HEADERS ended the stream: no body */
+	bool has_len; /* final with a body of len bytes (Content-Length) */
+	uint64_t len; /* else the body ends with h2_send_data(..., end) */
+};
+
+/*
+ * h2_respond(), and on success what the head said in *info (NULL: not
+ * wanted), so an engine that has the head in a larger buffer need not parse
+ * it again: its status and how much body follows.
+ */
+int h2_respond_info(struct h2_session *s, int32_t stream_id, const char *head, size_t len,
+		    struct h2_resp_info *info);
+
 /*
  * Queues response body bytes for a stream that has its final head: the
  * decoded body (h1_body_feed()'s data spans, never chunk framing; raw tunnel

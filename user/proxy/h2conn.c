@@ -35,7 +35,6 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "http/h1.h"
 #include "http/h2.h"
 #include "proxy/http_int.h"
 #include "util/log.h"
@@ -269,33 +268,37 @@ void hp_h2s_consumed(struct hp_conn *c, uint64_t n)
 	hp_h2_kick(c->h2p); /* the WINDOW_UPDATE goes out */
 }
 
-/* The response head at the front of b: parse it back and give it to the layer. */
+/*
+ * The response head at the front of b, as the engine wrote it (one head,
+ * CRLF line ends, no blank line before its end), to the layer, which parses
+ * it and says what body follows. 1 = taken, 0 = not whole yet, -errno.
+ */
 static int h2s_head(struct hp_conn *c, struct h2_session *s, struct hp_buf *b)
 {
 	struct hp_h2s *hs = c->h2s;
-	struct h1_msg *m = c->w->h2_msg;
+	struct h2_resp_info ri;
+	const char *p = b->p + b->off, *end;
+	size_t len;
 	int rc;
 
-	h1_msg_init(m, NULL);
-	rc = h1_parse_response(m, b->p + b->off, hp_buf_data(b), c->t ? c->t->meth : H1_METH_GET);
-	if (rc == -EAGAIN)
+	end = memmem(p, hp_buf_data(b), "\r\n\r\n", 4);
+	if (!end)
 		return 0; /* heads are written whole: not yet there */
-	if (rc)
-		return -EBADMSG;
-	rc = h2_respond(s, hs->sid, b->p + b->off, m->head_len);
+	len = (size_t)(end - p) + 4;
+	rc = h2_respond_info(s, hs->sid, p, len, &ri);
 	if (rc) {
 		pr_debug("http %s: h2 stream %d: response refused: %s", c->l->lc->name, hs->sid,
 			 strerror(-rc));
 		return rc;
 	}
-	b->off += m->head_len;
-	if (m->status < 200)
+	b->off += (uint32_t)len;
+	if (!ri.final)
 		return 1; /* interim: the final head follows */
-	if (m->body == H1_BODY_NONE || (m->body == H1_BODY_LENGTH && !m->content_length)) {
+	if (ri.ended) {
 		hs->rs = RS_DONE; /* the HEADERS ended the stream */
-	} else if (m->body == H1_BODY_LENGTH) {
+	} else if (ri.has_len) {
 		hs->rs = RS_BODY;
-		hs->rs_left = m->content_length;
+		hs->rs_left = ri.len;
 	} else {
 		hs->rs = RS_EOF;
 	}
@@ -390,11 +393,6 @@ int hp_h2_start(struct hp_conn *c)
 	struct hp_worker *w = c->w;
 	struct hp_h2 *h;
 
-	if (!w->h2_msg) {
-		w->h2_msg = malloc(sizeof(*w->h2_msg));
-		if (!w->h2_msg)
-			return -ENOMEM;
-	}
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return -ENOMEM;

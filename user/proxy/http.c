@@ -2328,7 +2328,6 @@ static void worker_free(struct hp_worker *w)
 	while (w->nr_free_bufs)
 		free(w->free_bufs[--w->nr_free_bufs]);
 	free(w->free_bufs);
-	free(w->h2_msg);
 	while (w->free_txn) {
 		struct hp_txn *t = w->free_txn;
 

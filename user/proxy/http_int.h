@@ -239,7 +239,6 @@ struct hp_worker {
 	pthread_mutex_t auth_lock;
 	struct fp_auth_job *auth_done;
 	char logline[HP_LOG_LINE];
-	struct h1_msg *h2_msg; /* h2conn.c: response heads read back, one at a time */
 };
 
 struct hp_server {
