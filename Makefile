@@ -105,10 +105,15 @@ $(BUILD)/tests/bpf/%: tests/bpf/%.c $(LIB_OBJS) $(USER_HDRS) $(SKELS) $(wildcard
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(XCFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS) -lcmocka
 
+# Each tool is one self-contained file; tlsload (TLS load generator) also
+# speaks TLS, so it alone links libssl.
+TOOL_LIBS := -lcrypto -lpthread
+$(BUILD)/tests/tools/tlsload: TOOL_LIBS := -lssl $(TOOL_LIBS)
+
 $(BUILD)/tests/tools/%: tests/tools/%.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(XCFLAGS) -o $@ $< -lcrypto -lpthread
+	$(Q)$(CC) $(CFLAGS) $(XCFLAGS) -o $@ $< $(TOOL_LIBS)
 
 test-build: build $(UNIT_BINS) $(UNIT_ABINS) $(BPFT_BINS) $(TOOL_BINS)
 
