@@ -77,8 +77,10 @@ static const char usage_text[] =
     "  ok|FAIL secs= conns= handshakes= full= resumed= requests= body_bytes=\n"
     "  hs_per_s= req_per_s= gbps= failed= fail_connect= fail_tls= fail_http=\n"
     "  fail_timeout= no_ticket= slow_close= tls13= tls12= key_ec= key_rsa= certs=FP:N,...\n"
+    "  cipher=NAME\n"
     "(FP = the first 16 hex digits of the server certificate's SHA-256; counted on\n"
-    "full handshakes). The first error messages go to stderr.\n"
+    "full handshakes; NAME: the first handshake's cipher). The first error messages\n"
+    "go to stderr.\n"
     "\n"
     "  -a, --addr ADDR:PORT   where to connect (required)\n"
     "  -s, --sni NAME         server name to send (default: none)\n"
@@ -153,6 +155,7 @@ struct stats {
 	unsigned int nfp;
 	char err[ERR_KEEP][ERR_LEN];
 	unsigned int nerr;
+	char cipher[64]; /* of the first handshake: bulk rates depend on it */
 };
 
 struct loop;
@@ -452,6 +455,8 @@ static void handshake_done(struct slot *s)
 		st->full++;
 		tally_cert(s);
 	}
+	if (!st->cipher[0])
+		snprintf(st->cipher, sizeof(st->cipher), "%s", SSL_get_cipher_name(s->ssl));
 	if (SSL_version(s->ssl) == TLS1_3_VERSION)
 		st->tls13++;
 	else if (SSL_version(s->ssl) == TLS1_2_VERSION)
@@ -982,6 +987,8 @@ static void stats_add(struct stats *a, const struct stats *b)
 	a->fail_timeout += b->fail_timeout;
 	a->no_ticket += b->no_ticket;
 	a->slow_close += b->slow_close;
+	if (!a->cipher[0])
+		memcpy(a->cipher, b->cipher, sizeof(a->cipher));
 	a->tls13 += b->tls13;
 	a->tls12 += b->tls12;
 	a->key_ec += b->key_ec;
@@ -1055,7 +1062,7 @@ int main(int argc, char **argv)
 			printf("%02x", tot.fp[i][k]);
 		printf(":%" PRIu64, tot.fp_n[i]);
 	}
-	printf("%s\n", tot.nfp ? "" : "-");
+	printf("%s cipher=%s\n", tot.nfp ? "" : "-", tot.cipher[0] ? tot.cipher : "-");
 	for (i = 0; i < o.threads; i++) {
 		close(loops[i].ep);
 		free(loops[i].slots);
