@@ -35,6 +35,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -103,7 +104,7 @@ static const char usage_text[] =
     "                         --sni name (default: no verification)\n"
     "  -h, --help             this text\n";
 
-enum resume_mode { RESUME_NONE, RESUME_TICKET, RESUME_ID };
+enum resume_mode { RESUME_NONE, RESUME_TICKET, RESUME_ID }; /* the order of --resume's names */
 
 struct opts {
 	struct sockaddr_storage ss;
@@ -736,55 +737,30 @@ static void *loop_main(void *arg)
 
 /* ---------------------------------------------------------------- setup */
 
+/* "a.b.c.d:port" or "[v6]:port", numeric only: a benchmark resolves nothing. */
 static void parse_addr(const char *arg)
 {
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
+				 .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV};
+	struct addrinfo *ai = NULL;
 	char host[128];
-	const char *colon;
-	char *end;
-	unsigned long port;
-	size_t hlen;
+	const char *colon = strrchr(arg, ':'), *h = arg;
+	size_t hlen = colon ? (size_t)(colon - arg) : 0;
 
-	if (arg[0] == '[') {
-		const char *rb = strchr(arg, ']');
-
-		if (!rb || rb[1] != ':')
-			die("bad address '%s': want [v6]:port", arg);
-		hlen = (size_t)(rb - arg - 1);
-		if (hlen >= sizeof(host))
-			die("bad address '%s'", arg);
-		memcpy(host, arg + 1, hlen);
-		colon = rb + 1;
-	} else {
-		colon = strrchr(arg, ':');
-		if (!colon)
-			die("bad address '%s': want a.b.c.d:port", arg);
-		hlen = (size_t)(colon - arg);
-		if (hlen >= sizeof(host))
-			die("bad address '%s'", arg);
-		memcpy(host, arg, hlen);
+	if (arg[0] == '[' && hlen >= 2 && arg[hlen - 1] == ']') {
+		h = arg + 1;
+		hlen -= 2;
 	}
+	if (!colon || hlen == 0 || hlen >= sizeof(host))
+		die("bad address '%s': want a.b.c.d:port or [v6]:port", arg);
+	memcpy(host, h, hlen);
 	host[hlen] = '\0';
-	port = strtoul(colon + 1, &end, 10);
-	if (*end || port == 0 || port > 65535)
-		die("bad port in '%s'", arg);
-	memset(&o.ss, 0, sizeof(o.ss));
-	if (arg[0] == '[') {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&o.ss;
-
-		if (inet_pton(AF_INET6, host, &s6->sin6_addr) != 1)
-			die("bad IPv6 address '%s'", host);
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)port);
-		o.sslen = sizeof(*s6);
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&o.ss;
-
-		if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
-			die("bad IPv4 address '%s'", host);
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)port);
-		o.sslen = sizeof(*s4);
-	}
+	if (getaddrinfo(host, colon + 1, &hints, &ai) || !ai || ai->ai_addrlen > sizeof(o.ss) ||
+	    strtoul(colon + 1, NULL, 10) == 0)
+		die("bad address '%s': want a.b.c.d:port or [v6]:port, port 1..65535", arg);
+	memcpy(&o.ss, ai->ai_addr, ai->ai_addrlen);
+	o.sslen = ai->ai_addrlen;
+	freeaddrinfo(ai);
 }
 
 /* "h2,http/1.1" -> the ALPN wire format. */
@@ -819,8 +795,29 @@ static unsigned long parse_uint(const char *arg, const char *what, unsigned long
 	return v;
 }
 
+/* The index of arg in the NULL-terminated names; dies naming them otherwise. */
+static unsigned int pick(const char *arg, const char *what, const char *const *names)
+{
+	char all[128] = "";
+	unsigned int i;
+
+	for (i = 0; names[i]; i++) {
+		if (!strcmp(arg, names[i]))
+			return i;
+		snprintf(all + strlen(all), sizeof(all) - strlen(all), "%s%s", i ? ", " : "",
+			 names[i]);
+	}
+	die("%s must be one of %s, not '%s'", what, all, arg);
+}
+
 static void parse_args(int argc, char **argv)
 {
+	/* --sigalgs ec, rsa. TLS 1.3 RSA signs with RSA-PSS; TLS 1.2 may use PKCS#1. */
+	static const char *const sigalgs[] = {
+	    "ECDSA+SHA256:ECDSA+SHA384:ECDSA+SHA512",
+	    "rsa_pss_rsae_sha256:rsa_pss_rsae_sha384:rsa_pss_rsae_sha512:"
+	    "RSA+SHA256:RSA+SHA384:RSA+SHA512",
+	};
 	static const struct option lo[] = {
 	    {"addr", required_argument, NULL, 'a'},
 	    {"sni", required_argument, NULL, 's'},
@@ -863,36 +860,24 @@ static void parse_args(int argc, char **argv)
 			if (errno || *end || !(o.secs > 0 && o.secs <= 86400))
 				die("--duration must be a number of seconds in (0, 86400]");
 			break;
-		case 'V':
-			if (!strcmp(optarg, "1.2"))
-				o.version = TLS1_2_VERSION;
-			else if (!strcmp(optarg, "1.3"))
-				o.version = TLS1_3_VERSION;
-			else
-				die("--tls must be 1.2 or 1.3");
+		case 'V': {
+			static const char *const v[] = {"1.2", "1.3", NULL};
+
+			o.version = pick(optarg, "--tls", v) ? TLS1_3_VERSION : TLS1_2_VERSION;
 			break;
-		case 'r':
-			if (!strcmp(optarg, "none"))
-				o.resume = RESUME_NONE;
-			else if (!strcmp(optarg, "ticket"))
-				o.resume = RESUME_TICKET;
-			else if (!strcmp(optarg, "id"))
-				o.resume = RESUME_ID;
-			else
-				die("--resume must be none, ticket or id");
+		}
+		case 'r': {
+			static const char *const v[] = {"none", "ticket", "id", NULL};
+
+			o.resume = (enum resume_mode)pick(optarg, "--resume", v);
 			break;
-		case 'S':
-			/* TLS 1.3 RSA certificates sign with RSA-PSS; TLS 1.2 ones may use PKCS#1.
-			 */
-			if (!strcmp(optarg, "ec"))
-				o.sigalgs = "ECDSA+SHA256:ECDSA+SHA384:ECDSA+SHA512";
-			else if (!strcmp(optarg, "rsa"))
-				o.sigalgs =
-				    "rsa_pss_rsae_sha256:rsa_pss_rsae_sha384:rsa_pss_rsae_sha512:"
-				    "RSA+SHA256:RSA+SHA384:RSA+SHA512";
-			else
-				die("--sigalgs must be ec or rsa");
+		}
+		case 'S': {
+			static const char *const v[] = {"ec", "rsa", NULL};
+
+			o.sigalgs = sigalgs[pick(optarg, "--sigalgs", v)];
 			break;
+		}
 		case 'g':
 			o.groups = optarg;
 			break;
