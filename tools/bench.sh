@@ -93,24 +93,6 @@ WD_PID=
 LOGS_DIR=$OUT/logs
 bench_traps
 
-# ---------------------------------------------------------------- measuring
-# tdiff A B -> A-B, NA if either is NA
-tdiff() { [[ $1 == NA || $2 == NA ]] && echo NA || echo $(($1 - $2)); }
-per_gb() { # per_gb TICKS BYTES -> CPU seconds per 1e9 bytes
-	[[ $1 == NA || $2 == NA ]] && { echo NA; return; }
-	awk -v t="$1" -v b="$2" -v hz="$HZ" 'BEGIN { if (b <= 0) print "NA"; else printf "%.3f\n", t / hz / (b / 1e9) }'
-}
-
-# iperf3 -J is cJSON-pretty-printed, one key per line: pick one key of the
-# end.sum_received object (the receiver's view in both directions).
-iperf_sum() {
-	awk -v key="\"$2\"" '
-		/"sum_received"/ { in_sum = 1; next }
-		in_sum && /}/ { exit }
-		in_sum && index($0, key) { sub(/.*:[ \t]*/, ""); sub(/,.*/, ""); print; found = 1; exit }
-		END { if (!found) print "NA" }' "$1"
-}
-
 # ---------------------------------------------------------------- proxies
 # Rows, in table order. Every proxy has a bulk listener (-> iperf3) and an
 # http listener (-> nginx) on its own ports and runs for the whole bench.
@@ -180,13 +162,6 @@ start_xdproxy() {
 	log "${NOTE[$row]}: $(tail -n 3 "$logf" 2>/dev/null | tr '\n' ' ')"
 	stop "$LASTPID"
 	return 1
-}
-
-# size_bytes 8M -> 8388608 (the xdproxy config syntax: K/M/G, 1024-based)
-size_bytes() {
-	awk -v s="$1" 'BEGIN { m = 1; u = toupper(substr(s, length(s)))
-		if (u == "K") m = 1024; else if (u == "M") m = 1048576; else if (u == "G") m = 1073741824
-		if (m > 1) s = substr(s, 1, length(s) - 1); printf "%d\n", s * m }'
 }
 
 # start_haproxy ROW SPLICE(0|1)
@@ -415,14 +390,7 @@ table() {
 	echo "            client + origin + proxy + kernel. The fair comparison; direct is the floor."
 	echo "vs HAProxy  ratio to the 'haproxy tcp' row (bulk fwd Gbit/s, req/s); vs direct likewise"
 	echo
-	echo "machine busy with nothing of ours running: ${IDLE0}% before, ${IDLE1}% after"
-	if awk -v a="$IDLE0" -v b="$IDLE1" 'BEGIN { exit !(a > 10 || b > 10) }'; then
-		echo "WARNING: other load on the machine during this run: every row is skewed, machine CPU most"
-	fi
-	# shellcheck disable=SC2086
-	crowd=$(for row in "${ROWS[@]}"; do printf '%s\n' ${R[$row.fwd.foreign]:-} ${R[$row.rev.foreign]:-} ${R[$row.http.foreign]:-}; done |
-		awk -v c=$CROWDED '/^[0-9.]+$/ { n++; if ($1 > c) k++; if ($1 > m) m = $1 } END { printf "%d of %d runs, worst %.0f%%", k, n, m }')
-	echo "runs where other processes used >${CROWDED}% of the machine: $crowd (marked CROWDED below)"
+	load_report
 	for row in "${ALL_ROWS[@]}"; do
 		[[ -n ${NOTE[$row]:-} ]] && echo "note: ${LABEL[$row]}: ${NOTE[$row]}"
 	done

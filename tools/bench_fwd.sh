@@ -189,48 +189,8 @@ declare -A PID=()	# row -> proxy pid ("" = none, or it failed to start)
 declare -A NOTE=()	# row -> why it has no numbers, or what went wrong
 declare -A VERS=()	# row -> the peer's version
 
-# row_pids ROW: the proxy's processes (the process and any children).
-row_pids() {
-	local p=${PID[$1]:-}
-	[[ -n $p ]] || return 0
-	echo "$p"
-	pgrep -P "$p" 2>/dev/null
-}
-# row_ticks ROW: utime+stime of all of them, in jiffies (NA without a proxy).
-row_ticks() {
-	local p t=0 v
-	[[ -n ${PID[$1]:-} ]] || { echo NA; return; }
-	for p in $(row_pids "$1"); do
-		v=$(proc_ticks "$p")
-		[[ $v == NA ]] || t=$((t + v))
-	done
-	echo $t
-}
-
-# Every proxy starts under the same raised fd limit ('ip netns exec' and
-# this bash both exec, so the pid recorded is the proxy's own).
-# shellcheck disable=SC2016 # expanded by the inner bash
-NOFILE_EXEC=(bash -c 'ulimit -n "$0" 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"' "$NOFILE")
-
-# size_bytes 8M -> 8388608 (the xdproxy config syntax: K/M/G, 1024-based)
-size_bytes() {
-	awk -v s="$1" 'BEGIN { m = 1; u = toupper(substr(s, length(s)))
-		if (u == "K") m = 1024; else if (u == "M") m = 1048576; else if (u == "G") m = 1073741824
-		if (m > 1) s = substr(s, 1, length(s) - 1); printf "%d\n", s * m }'
-}
-
-# started ROW PID: wait for the row's port, record the pid; else a note.
-started() {
-	local row=$1 p=$2 what=$3
-	if wait_listen "$NS_PRX" "$PRX_IP" "${PORT[$row]}" 10 && mine "$p"; then
-		PID[$row]=$p
-		return 0
-	fi
-	NOTE[$row]="$what did not start (see logs-fwd/$row.log)"
-	log "${NOTE[$row]}: $(tail -n 3 "$TMP/$row.log" 2>/dev/null | tr '\n' ' ')"
-	stop "$p"
-	return 1
-}
+# Every proxy starts under the same raised fd limit.
+nofile_exec "$NOFILE"
 
 start_xdproxy() {
 	local row=xdproxy cfg="$TMP/xdproxy.yaml"
@@ -381,20 +341,6 @@ iperf_cmd() {
 }
 
 # ---------------------------------------------------------------- measuring
-tdiff() { [[ $1 == NA || $2 == NA ]] && echo NA || echo $(($1 - $2)); }
-per_gb() { # per_gb TICKS BYTES -> CPU seconds per 1e9 bytes
-	[[ $1 == NA || $2 == NA ]] && { echo NA; return; }
-	awk -v t="$1" -v b="$2" -v hz="$HZ" 'BEGIN { if (b <= 0) print "NA"; else printf "%.3f\n", t / hz / (b / 1e9) }'
-}
-# iperf3 -J is cJSON-pretty-printed, one key per line: pick one key of the
-# end.sum_received object (the receiver's view in both directions).
-iperf_sum() {
-	awk -v key="\"$2\"" '
-		/"sum_received"/ { in_sum = 1; next }
-		in_sum && /}/ { exit }
-		in_sum && index($0, key) { sub(/.*:[ \t]*/, ""); sub(/,.*/, ""); print; found = 1; exit }
-		END { if (!found) print "NA" }' "$1"
-}
 # tcp_opens NS: "ActiveOpens PassiveOpens" of the namespace (/proc/net/snmp
 # is per namespace).
 tcp_opens() {
@@ -470,7 +416,7 @@ EOF
 # origin (direct) or through the proxy. As bench_lib.sh's http_run, with
 # the absolute-form script and the connection counts.
 get_run() {
-	local row=$1 run=$2 out="$TMP/wrk-$1-$2.txt" rps p99 m0 m1 reqs errs f0 a0 fpct
+	local row=$1 run=$2 out="$TMP/wrk-$1-$2.txt" m0 m1 f0 a0 fpct
 	local c0 c1 o0 o1 pt0 pt1 url tw=NA
 	local -a script=()
 	if [[ $row == direct ]]; then
@@ -492,30 +438,19 @@ get_run() {
 	read -r c1 _ < <(tcp_opens "$NS_CLI")
 	read -r _ o1 < <(tcp_opens "$NS_ORG")
 	fpct=$(foreign_pct "$f0" "$a0")
-	rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
-	p99=$(awk '/Latency Distribution/ { d = 1 } d && $1 == "99%" { print $2; exit }' "$out")
-	reqs=$(awk '/requests in/ { print $1; exit }' "$out")
-	errs=$(awk '/Socket errors|Non-2xx/ { printf "%s ", $0 }' "$out")
-	[[ -n $rps ]] || rps=NA
-	[[ -n $p99 ]] && p99=$(to_ms "$p99") || p99=NA
-	if [[ $rps == NA ]]; then
-		log "get $row run $run failed: $(tail -n1 "$out")"
-	elif grep -q 'Non-2xx' "$out"; then
-		# Errors answered fast are not a measurement of the path.
-		log "get $row run $run discarded: $errs"
-		rps=NA p99=NA
-	fi
-	local us_req=NA proxy_us=NA cpr=NA opr=NA
-	if [[ -n $reqs && $reqs -gt 0 ]]; then
-		us_req=$(awk -v t=$((m1 - m0)) -v n="$reqs" -v hz="$HZ" 'BEGIN { printf "%.2f\n", t / hz * 1e6 / n }')
-		[[ $pt0 != NA && $pt1 != NA ]] &&
-			proxy_us=$(awk -v t=$((pt1 - pt0)) -v n="$reqs" -v hz="$HZ" 'BEGIN { printf "%.2f\n", t / hz * 1e6 / n }')
+	# (wrk counts a client connection the proxy closed as a read error:
+	# logged, the run kept; conns/req below says how many)
+	wrk_result "$out" "get $row run $run"
+	local reqs=${WRK_REQS:-NA} us_req=NA proxy_us=NA cpr=NA opr=NA
+	if [[ $reqs != NA && $reqs -gt 0 ]]; then
+		us_req=$(per_unit_us $((m1 - m0)) "$reqs")
+		proxy_us=$(per_unit_us "$(tdiff "$pt1" "$pt0")" "$reqs")
 		[[ $c0 != NA && $c1 != NA ]] && cpr=$(awk -v d=$((c1 - c0)) -v n="$reqs" 'BEGIN { printf "%.3f\n", d / n }')
 		[[ $o0 != NA && $o1 != NA ]] && opr=$(awk -v d=$((o1 - o0)) -v n="$reqs" 'BEGIN { printf "%.3f\n", d / n }')
 	fi
-	[[ $rps == NA ]] && us_req=NA proxy_us=NA
-	add "$row" rps "$rps"
-	add "$row" p99 "$p99"
+	[[ $WRK_RPS == NA ]] && us_req=NA proxy_us=NA
+	add "$row" rps "$WRK_RPS"
+	add "$row" p99 "$WRK_P99"
 	add "$row" cpu_us_req "$us_req"
 	add "$row" proxy_us_req "$proxy_us"
 	add "$row" cli_conns_req "$cpr"
@@ -523,7 +458,7 @@ get_run() {
 	add "$row" get.foreign "$fpct"
 	add "$row" tw_before "$tw"
 	raw "$(printf 'get %-10s run %d: %9s req/s p99=%sms requests=%s machine_us/req=%s proxy_us/req=%s client_conns/req=%s origin_conns/req=%s time_wait_before=%s foreign_cpu=%s%%%s %s' \
-		"$row" "$run" "$rps" "$p99" "${reqs:-NA}" "$us_req" "$proxy_us" "$cpr" "$opr" "$tw" "$fpct" "$(crowded "$fpct")" "$errs")"
+		"$row" "$run" "$WRK_RPS" "$WRK_P99" "$reqs" "$us_req" "$proxy_us" "$cpr" "$opr" "$tw" "$fpct" "$(crowded "$fpct")" "$WRK_ERRS")"
 }
 
 # ---------------------------------------------------------------- main
@@ -593,31 +528,14 @@ done
 TW_ORG=$(ip netns exec "$NS_ORG" ss -Htan state time-wait 2>/dev/null | grep -c .)
 IDLE1=$(idle_busy_pct)
 # Did a proxy die along the way? Its numbers are then suspect.
-for row in "${PROXY_ROWS[@]}"; do
-	p=${PID[$row]:-}
-	[[ -n $p ]] || continue
-	if ! mine "$p"; then
-		NOTE[$row]="${NOTE[$row]:+${NOTE[$row]}; }the proxy exited during the run (see logs-fwd/$row.log)"
-		log "$row: ${NOTE[$row]}"
-	fi
-done
+proxy_exited "${PROXY_ROWS[@]}"
 for row in "${PROXY_ROWS[@]}"; do [[ -n ${PID[$row]:-} ]] && stop "${PID[$row]}"; done
 
 # Did the tunnels go through the kernel splice? xdproxy logs its verdict
 # counters on exit: bytes redirected in the kernel against bytes passed up
 # to user space.
 SPLICED=
-if [[ -n ${PID[xdproxy]:-} ]]; then
-	line=$(grep 'stats splice' "$TMP/xdproxy.log" | tail -n1)
-	rb=$(sed -n 's/.* redirect_bytes=\([0-9]*\).*/\1/p' <<<"$line")
-	pb=$(sed -n 's/.* pass_bytes=\([0-9]*\).*/\1/p' <<<"$line")
-	if [[ -n $rb && -n $pb ]]; then
-		SPLICED="$(awk -v r="$rb" -v p="$pb" 'BEGIN { printf "%.0f%% of %.2f GB in the kernel", (r + p > 0 ? 100 * r / (r + p) : 0), (r + p) / 1e9 }')"
-		SPLICED+=" [${line#*stats splice }]"
-	else
-		SPLICED="no 'stats splice' line in logs-fwd/xdproxy.log"
-	fi
-fi
+[[ -n ${PID[xdproxy]:-} ]] && SPLICED=$(splice_summary "$TMP/xdproxy.log")
 # Warnings and errors the proxies logged, for the report.
 declare -A WARN=()
 for row in "${PROXY_ROWS[@]}"; do
@@ -700,14 +618,7 @@ section() {
 		echo "           (read/write, 256 KiB buffers): its CPU is in the machine column and caps every row"
 	fi
 	echo
-	echo "machine busy with nothing of ours running: ${IDLE0}% before, ${IDLE1}% after"
-	if awk -v a="$IDLE0" -v b="$IDLE1" 'BEGIN { exit !(a > 10 || b > 10) }'; then
-		echo "WARNING: other load on the machine during this run: every row is skewed, machine CPU most"
-	fi
-	# shellcheck disable=SC2086
-	crowd=$(for row in "${ROWS[@]}"; do printf '%s\n' ${R[$row.fwd.foreign]:-} ${R[$row.rev.foreign]:-} ${R[$row.get.foreign]:-}; done |
-		awk -v c=$CROWDED '/^[0-9.]+$/ { n++; if ($1 > c) k++; if ($1 > m) m = $1 } END { printf "%d of %d runs, worst %.0f%%", k, n, m }')
-	echo "runs where other processes used >${CROWDED}% of the machine: $crowd (marked CROWDED below)"
+	load_report
 	echo "TIME_WAIT sockets after the GET runs (60 s each): xdproxy ${TW_END[xdproxy]}, squid ${TW_END[squid]}," \
 		"tinyproxy ${TW_END[tinyproxy]} (proxy ns, from each proxy's own address), origin ns $TW_ORG"
 	for row in "${ROWS[@]}"; do
@@ -794,37 +705,14 @@ json_section() {
 	echo "  }"
 }
 
-# results.txt: drop an earlier forward section (from its header line to the
-# next suite's header, or the end), then append. results.json: likewise
-# with the "forward_proxy" key, appended as the last key of the object.
+# results.txt and results.json: this suite's section and key replaced, the
+# other suites' kept.
 TXT="$OUT/results.txt" JSON="$OUT/results.json"
 mkdir -p "$TMP/report"
 SECTION="$TMP/report/section.txt"
 section >"$SECTION"
-if [[ -s $TXT ]]; then
-	awk '/^Forward proxy benchmark / { skip = 1; next }
-		/^(xdproxy benchmark|XDP load balancer benchmark|HTTP reverse proxy benchmark) / { skip = 0 }
-		!skip { print }' "$TXT" >"$TMP/report/old.txt"
-	# no blank line pile-up: strip trailing blank lines, then one separator
-	sed -e :a -e '/^\n*$/{$d;N;ba' -e '}' "$TMP/report/old.txt" >"$TMP/report/old.trim"
-	if [[ -s $TMP/report/old.trim ]]; then
-		{ cat "$TMP/report/old.trim"; echo; echo; cat "$SECTION"; } >"$TXT"
-	else
-		cp "$SECTION" "$TXT"
-	fi
-else
-	cp "$SECTION" "$TXT"
-fi
-if [[ -s $JSON ]] && grep -q '^}' "$JSON"; then
-	awk '/^  "forward_proxy": \{/ { skip = 1; next }
-		skip && /^  }/ { skip = 0; next }
-		skip { next }
-		/^}/ { exit }
-		{ print }' "$JSON" | sed '$ s/,$//' >"$TMP/report/old.json"
-	{ sed '$ { /^{$/! s/$/,/ }' "$TMP/report/old.json"; json_section; echo "}"; } >"$JSON"
-else
-	{ echo "{"; json_section; echo "}"; } >"$JSON"
-fi
+json_section >"$TMP/report/section.json"
+results_merge "Forward proxy benchmark" forward_proxy "$SECTION" "$TMP/report/section.json"
 
 echo
 sed -n '1,/^raw runs:/p' "$SECTION" | sed '$d'

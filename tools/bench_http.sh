@@ -242,18 +242,8 @@ declare -A NOTE=()	# row -> why it has no numbers, or what went wrong
 
 http_addr() { [[ $1 == direct ]] && echo "$ORG_IP $HTTP_PORT" || echo "$PRX_IP ${PORT[$1]}"; }
 
-# row_pids ROW: the proxy's processes (nginx: the master and its workers).
-row_pids() {
-	local p=${PID[$1]:-}
-	[[ -n $p ]] || return 0
-	echo "$p"
-	pgrep -P "$p" 2>/dev/null
-}
-
-# Every proxy starts under the same raised fd limit ('ip netns exec' and
-# this bash both exec, so the pid recorded is the proxy's own).
-# shellcheck disable=SC2016 # expanded by the inner bash
-NOFILE_EXEC=(bash -c 'ulimit -n "$0" 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"' "$NOFILE")
+# Every proxy starts under the same raised fd limit.
+nofile_exec "$NOFILE"
 
 # start_xdproxy: one process for the http row and the bulk-only tcp rows;
 # each tcp listener only if its row is wanted.
@@ -587,12 +577,6 @@ idle_run() {
 }
 
 # ---------------------------------------------------------------- bulk bodies
-# per_gb TICKS BYTES -> CPU seconds per 1e9 bytes, NA if either is NA
-per_gb() {
-	[[ $1 == NA || $2 == NA ]] && { echo NA; return; }
-	awk -v t="$1" -v b="$2" -v hz="$HZ" 'BEGIN { if (b <= 0) print "NA"; else printf "%.3f\n", t / hz / (b / 1e9) }'
-}
-
 # bulk_run ROW DIR(down|up) RUN [PID...]: one curl, one keep-alive
 # connection, BULK_REPS GETs of /bulk (down) or PUTs of it to /upload/bulk
 # (up). Adds the run's gbps, cpu_m (machine CPU s/GB), with PIDs cpu_p
@@ -725,14 +709,7 @@ for ((run = 1; run <= RUNS; run++)); do
 done
 IDLE1=$(idle_busy_pct)
 # Did a proxy die along the way? Its numbers are then suspect.
-for row in "${ALL_ROWS[@]}"; do
-	p=${PID[$row]:-}
-	[[ -n $p ]] || continue
-	if ! mine "$p"; then
-		NOTE[$row]="${NOTE[$row]:+${NOTE[$row]}; }the proxy exited during the run (see logs-http/)"
-		log "$row: ${NOTE[$row]}"
-	fi
-done
+proxy_exited "${ALL_ROWS[@]}"
 # (the xdproxy rows share a process: stop copes with one already gone)
 for row in "${ALL_ROWS[@]}"; do [[ -n ${PID[$row]:-} ]] && stop "${PID[$row]}"; done
 
@@ -741,17 +718,7 @@ for row in "${ALL_ROWS[@]}"; do [[ -n ${PID[$row]:-} ]] && stop "${PID[$row]}"; 
 # that listener splices in the kernel here (the http one would, for
 # upgraded connections, which the bench makes none of).
 SPLICED=
-if [[ -n ${PID[tcp-kernel]:-} ]]; then
-	line=$(grep 'stats splice' "$TMP/xdproxy.log" | tail -n1)
-	rb=$(sed -n 's/.* redirect_bytes=\([0-9]*\).*/\1/p' <<<"$line")
-	pb=$(sed -n 's/.* pass_bytes=\([0-9]*\).*/\1/p' <<<"$line")
-	if [[ -n $rb && -n $pb ]]; then
-		SPLICED="$(awk -v r="$rb" -v p="$pb" 'BEGIN { printf "%.0f%% of %.2f GB in the kernel", (r + p > 0 ? 100 * r / (r + p) : 0), (r + p) / 1e9 }')"
-		SPLICED+=" [${line#*stats splice }]"
-	else
-		SPLICED="no 'stats splice' line in logs-http/xdproxy.log"
-	fi
-fi
+[[ -n ${PID[tcp-kernel]:-} ]] && SPLICED=$(splice_summary "$TMP/xdproxy.log")
 
 # ---------------------------------------------------------------- report
 declare -A M=()		# "$row.$metric" -> median (idle_*: the one value)
@@ -924,14 +891,7 @@ section() {
 	fi
 	[[ $NB -gt 0 ]] && bulk_table
 	echo
-	echo "machine busy with nothing of ours running: ${IDLE0}% before, ${IDLE1}% after"
-	if awk -v a="$IDLE0" -v b="$IDLE1" 'BEGIN { exit !(a > 10 || b > 10) }'; then
-		echo "WARNING: other load on the machine during this run: every row is skewed, machine CPU most"
-	fi
-	# shellcheck disable=SC2086
-	crowd=$(for row in "${ALL_ROWS[@]}"; do printf '%s\n' ${R[$row.http.foreign]:-} ${R[$row.down.foreign]:-} ${R[$row.up.foreign]:-}; done |
-		awk -v c=$CROWDED '/^[0-9.]+$/ { n++; if ($1 > c) k++; if ($1 > m) m = $1 } END { printf "%d of %d runs, worst %.0f%%", k, n, m }')
-	echo "runs where other processes used >${CROWDED}% of the machine: $crowd (marked CROWDED below)"
+	load_report
 	[[ $ORIGIN_OK == 1 ]] || echo "note: $ORIGIN_NOTE"
 	[[ $NB -gt 0 && $UP_OK == 0 ]] && echo "note: $UP_NOTE"
 	for row in "${ALL_ROWS[@]}"; do
@@ -1017,37 +977,14 @@ json_bulk() {
 	echo "    }"
 }
 
-# results.txt: drop an earlier HTTP section (from its header line to the
-# next suite's header, or the end), then append. results.json: likewise
-# with the "http_proxy" key, appended as the last key of the object.
+# results.txt and results.json: this suite's section and key replaced, the
+# other suites' kept.
 TXT="$OUT/results.txt" JSON="$OUT/results.json"
 mkdir -p "$TMP/report"
 SECTION="$TMP/report/section.txt"
 section >"$SECTION"
-if [[ -s $TXT ]]; then
-	awk '/^HTTP reverse proxy benchmark / { skip = 1; next }
-		/^(xdproxy benchmark|XDP load balancer benchmark) / { skip = 0 }
-		!skip { print }' "$TXT" >"$TMP/report/old.txt"
-	# no blank line pile-up: strip trailing blank lines, then one separator
-	sed -e :a -e '/^\n*$/{$d;N;ba' -e '}' "$TMP/report/old.txt" >"$TMP/report/old.trim"
-	if [[ -s $TMP/report/old.trim ]]; then
-		{ cat "$TMP/report/old.trim"; echo; echo; cat "$SECTION"; } >"$TXT"
-	else
-		cp "$SECTION" "$TXT"
-	fi
-else
-	cp "$SECTION" "$TXT"
-fi
-if [[ -s $JSON ]] && grep -q '^}' "$JSON"; then
-	awk '/^  "http_proxy": \{/ { skip = 1; next }
-		skip && /^  }/ { skip = 0; next }
-		skip { next }
-		/^}/ { exit }
-		{ print }' "$JSON" | sed '$ s/,$//' >"$TMP/report/old.json"
-	{ sed '$ { /^{$/! s/$/,/ }' "$TMP/report/old.json"; json_section; echo "}"; } >"$JSON"
-else
-	{ echo "{"; json_section; echo "}"; } >"$JSON"
-fi
+json_section >"$TMP/report/section.json"
+results_merge "HTTP reverse proxy benchmark" http_proxy "$SECTION" "$TMP/report/section.json"
 
 echo
 sed -n '1,/^raw runs:/p' "$SECTION" | sed '$d'

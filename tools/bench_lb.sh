@@ -478,7 +478,7 @@ ns_ticks() {
 BE_NSES=()
 
 cps_run() { # ROW RUN
-	local row=$1 run=$2 out="$TMP/wrk-$1-$2.txt" cps reqs p99 errs m0 m1 a0 a1 f0 fpct us busy lbd=
+	local row=$1 run=$2 out="$TMP/wrk-$1-$2.txt" cps p99 errs m0 m1 a0 a1 f0 fpct us busy lbd=
 	local b0 b1 p0 p1 w0 w1 wrk_s split c_wrk c_nginx c_proxy c_kernel
 	if ! cps_ready "$row"; then
 		add "$row" cps NA
@@ -511,21 +511,10 @@ cps_run() { # ROW RUN
 		lb_stats >"$TMP/lbs1"
 		lbd=$(lb_delta "$TMP/lbs0" "$TMP/lbs1")
 	fi
-	cps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
-	reqs=$(awk '/requests in/ { print $1; exit }' "$out")
-	p99=$(awk '/Latency Distribution/ { d = 1 } d && $1 == "99%" { print $2; exit }' "$out")
-	errs=$(awk '/Socket errors|Non-2xx/ { printf "%s ", $0 }' "$out")
-	[[ -n $cps ]] || cps=NA
-	[[ -n $p99 ]] && p99=$(to_ms "$p99") || p99=NA
-	if [[ $cps == NA ]]; then
-		log "cps $row run $run failed: $(tail -n1 "$out")"
-	elif grep -q 'Non-2xx' "$out"; then
-		log "cps $row run $run discarded: $errs"
-		cps=NA p99=NA
-	fi
+	wrk_result "$out" "cps $row run $run"
+	cps=$WRK_RPS p99=$WRK_P99 errs=$WRK_ERRS
 	us=NA
-	[[ -n $reqs && $reqs -gt 0 && $cps != NA ]] &&
-		us=$(awk -v t=$((m1 - m0)) -v n="$reqs" -v hz="$HZ" 'BEGIN { printf "%.1f\n", t / hz * 1e6 / n }')
+	[[ $cps != NA ]] && us=$(per_unit_us $((m1 - m0)) "${WRK_REQS:-NA}")
 	busy=$(awk -v b=$((m1 - m0)) -v a=$((a1 - a0)) 'BEGIN { printf "%.0f\n", (a > 0 ? 100 * b / a : 0) }')
 	if [[ $row == xdp-* && $cps != NA ]] && ! grep -qE '(^| )(redirect|tx)=' <<<"$lbd"; then
 		log "cps $row run $run: the LB forwarded nothing ($lbd); discarded"
@@ -923,31 +912,14 @@ json_section() {
 	echo "  }"
 }
 
-# results.txt: drop an earlier LB section (from its header line to the
-# end: it is always last), then append. results.json: likewise with the
-# "xdp_lb" key, always the last one of the top-level object.
+# results.txt and results.json: this suite's section and key replaced, the
+# other suites' kept.
 TXT="$OUT/results.txt" JSON="$OUT/results.json"
 mkdir -p "$TMP/report"
 SECTION="$TMP/report/section.txt"
 section >"$SECTION"
-if [[ -s $TXT ]]; then
-	awk '/^XDP load balancer benchmark / { exit } { print }' "$TXT" >"$TMP/report/old.txt"
-	# no blank line pile-up: strip trailing blank lines, then one separator
-	sed -e :a -e '/^\n*$/{$d;N;ba' -e '}' "$TMP/report/old.txt" >"$TMP/report/old.trim"
-	if [[ -s $TMP/report/old.trim ]]; then
-		{ cat "$TMP/report/old.trim"; echo; echo; cat "$SECTION"; } >"$TXT"
-	else
-		cp "$SECTION" "$TXT"
-	fi
-else
-	cp "$SECTION" "$TXT"
-fi
-if [[ -s $JSON ]] && grep -q '^}' "$JSON"; then
-	awk '/^  "xdp_lb": \{/ { exit } /^}/ { exit } { print }' "$JSON" | sed '$ s/,$//' >"$TMP/report/old.json"
-	{ sed '$ { /^{$/! s/$/,/ }' "$TMP/report/old.json"; json_section; echo "}"; } >"$JSON"
-else
-	{ echo "{"; json_section; echo "}"; } >"$JSON"
-fi
+json_section >"$TMP/report/section.json"
+results_merge "XDP load balancer benchmark" xdp_lb "$SECTION" "$TMP/report/section.json"
 
 echo
 sed -n '1,/^raw runs:/p' "$SECTION" | sed '$d'

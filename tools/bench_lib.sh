@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # Helpers shared by the benchmark scripts (tools/bench.sh, bench_lb.sh,
-# bench_http.sh); sourced, never run. Defines functions and a few constants
+# bench_http.sh, bench_fwd.sh, bench_tls.sh); sourced, never run. Defines functions and a few constants
 # only: nothing here creates a namespace or starts a process until called.
 #
 # The sourcing script sets, before calling anything here:
@@ -9,7 +9,8 @@
 #   LOGS_DIR     where cleanup copies TMP ($OUT/logs, $OUT/logs-lb, ...)
 #   PIDS=() NSES=() WD_PID=   what cleanup stops and removes
 # and may define cleanup_extra, called by cleanup after the namespaces are
-# gone (bench_lb.sh removes its BPF pins there).
+# gone (bench_lb.sh removes its BPF pins there). The row helpers (row_pids,
+# row_ticks, started) read the script's PID, NOTE and PORT arrays.
 # shellcheck shell=bash
 
 HZ=$(getconf CLK_TCK)
@@ -94,6 +95,64 @@ wait_listen() {
 	return 1
 }
 
+# nofile_exec N: sets NOFILE_EXEC, a command prefix that raises the fd limit
+# to N (or to the hard limit, without CAP_SYS_RESOURCE) and execs the rest;
+# 'ip netns exec' and that bash both exec, so a pid recorded by bg is the
+# command's own.
+nofile_exec() {
+	# shellcheck disable=SC2016,SC2034 # expanded by the inner bash; used by the scripts
+	NOFILE_EXEC=(bash -c 'ulimit -n "$0" 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"' "$1")
+}
+
+# started ROW PID WHAT: wait for the row's port (PORT[ROW] on PRX_IP in
+# NS_PRX) and record PID as PID[ROW]; else a note naming the log
+# ($TMP/ROW.log, kept in LOGS_DIR) and the process stopped.
+# shellcheck disable=SC2004,SC2153 # PID and PORT: associative, the script's
+started() {
+	local row=$1 p=$2 what=$3
+	if wait_listen "$NS_PRX" "$PRX_IP" "${PORT[$row]}" 10 && mine "$p"; then
+		PID[$row]=$p
+		return 0
+	fi
+	NOTE[$row]="$what did not start (see ${LOGS_DIR##*/}/$row.log)"
+	log "${NOTE[$row]}: $(tail -n 3 "$TMP/$row.log" 2>/dev/null | tr '\n' ' ')"
+	stop "$p"
+	return 1
+}
+
+# row_pids ROW: the proxy's processes (the process and its children: nginx
+# workers).
+row_pids() {
+	local p=${PID[$1]:-}
+	[[ -n $p ]] || return 0
+	echo "$p"
+	pgrep -P "$p" 2>/dev/null
+}
+# row_ticks ROW: utime+stime of all of them, in jiffies (NA without a proxy).
+row_ticks() {
+	local p t=0 v
+	[[ -n ${PID[$1]:-} ]] || { echo NA; return; }
+	for p in $(row_pids "$1"); do
+		v=$(proc_ticks "$p")
+		[[ $v == NA ]] || t=$((t + v))
+	done
+	echo $t
+}
+# proxy_exited ROW...: note each row whose proxy is no longer running (its
+# numbers are then suspect).
+# shellcheck disable=SC2004 # NOTE: associative, the script's
+proxy_exited() {
+	local row p
+	for row in "$@"; do
+		p=${PID[$row]:-}
+		[[ -n $p ]] || continue
+		if ! mine "$p"; then
+			NOTE[$row]="${NOTE[$row]:+${NOTE[$row]}; }the proxy exited during the run (see ${LOGS_DIR##*/}/)"
+			log "$row: ${NOTE[$row]}"
+		fi
+	done
+}
+
 # ---------------------------------------------------------------- measuring
 # Whole-machine busy jiffies: user nice system irq softirq steal.
 machine_ticks() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8 + $9; exit}' /proc/stat; }
@@ -163,6 +222,73 @@ wait_idle() {
 # may rebuild it later).
 xdproxy_version() {
 	echo "$1 built $(date -u -r "$1" +%Y-%m-%dT%H:%M:%SZ), tree $(git -C "$(dirname "$0")/.." describe --always --dirty 2>/dev/null || echo ?)"
+}
+
+# tdiff A B -> A-B, NA if either is NA
+tdiff() { [[ $1 == NA || $2 == NA ]] && echo NA || echo $(($1 - $2)); }
+# per_gb TICKS BYTES -> CPU seconds per 1e9 bytes, NA if either is NA
+per_gb() {
+	[[ $1 == NA || $2 == NA ]] && { echo NA; return; }
+	awk -v t="$1" -v b="$2" -v hz="$HZ" 'BEGIN { if (b <= 0) print "NA"; else printf "%.3f\n", t / hz / (b / 1e9) }'
+}
+# per_unit_us TICKS N -> CPU microseconds per unit (request, handshake), NA
+# if either is NA or N is not positive
+per_unit_us() {
+	[[ $1 == NA || $2 == NA || -z $2 ]] && { echo NA; return; }
+	awk -v t="$1" -v n="$2" -v hz="$HZ" 'BEGIN { if (n <= 0) print "NA"; else printf "%.2f\n", t / hz * 1e6 / n }'
+}
+# size_bytes 8M -> 8388608 (the xdproxy config syntax: K/M/G, 1024-based)
+size_bytes() {
+	awk -v s="$1" 'BEGIN { m = 1; u = toupper(substr(s, length(s)))
+		if (u == "K") m = 1024; else if (u == "M") m = 1048576; else if (u == "G") m = 1073741824
+		if (m > 1) s = substr(s, 1, length(s) - 1); printf "%d\n", s * m }'
+}
+# iperf3 -J is cJSON-pretty-printed, one key per line: pick one key of the
+# end.sum_received object (the receiver's view in both directions).
+iperf_sum() {
+	awk -v key="\"$2\"" '
+		/"sum_received"/ { in_sum = 1; next }
+		in_sum && /}/ { exit }
+		in_sum && index($0, key) { sub(/.*:[ \t]*/, ""); sub(/,.*/, ""); print; found = 1; exit }
+		END { if (!found) print "NA" }' "$1"
+}
+
+# wrk_result OUT WHAT: reads wrk --latency output OUT into WRK_RPS, WRK_P99
+# (ms), WRK_REQS and WRK_ERRS (its error lines); NA where absent. A run with
+# a non-2xx answer gets WRK_RPS=WRK_P99=NA: errors answered fast are not a
+# measurement of the path. WHAT names the run in the log.
+wrk_result() {
+	local out=$1 what=$2
+	WRK_RPS=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
+	WRK_P99=$(awk '/Latency Distribution/ { d = 1 } d && $1 == "99%" { print $2; exit }' "$out")
+	WRK_REQS=$(awk '/requests in/ { print $1; exit }' "$out")
+	WRK_ERRS=$(awk '/Socket errors|Non-2xx/ { printf "%s ", $0 }' "$out")
+	[[ -n $WRK_RPS ]] || WRK_RPS=NA
+	[[ -n $WRK_P99 ]] && WRK_P99=$(to_ms "$WRK_P99") || WRK_P99=NA
+	if [[ $WRK_RPS == NA ]]; then
+		log "$what failed: $(tail -n1 "$out")"
+	elif grep -q 'Non-2xx' "$out"; then
+		log "$what discarded: $WRK_ERRS"
+		WRK_RPS=NA WRK_P99=NA
+	elif [[ -n $WRK_ERRS ]]; then
+		log "$what: $WRK_ERRS"
+	fi
+}
+
+# splice_summary LOG: from the 'stats splice' line xdproxy logs on exit,
+# the share of bytes redirected in the kernel against those passed up to
+# userspace, with the line itself.
+splice_summary() {
+	local line rb pb
+	line=$(grep 'stats splice' "$1" | tail -n1)
+	rb=$(sed -n 's/.* redirect_bytes=\([0-9]*\).*/\1/p' <<<"$line")
+	pb=$(sed -n 's/.* pass_bytes=\([0-9]*\).*/\1/p' <<<"$line")
+	if [[ -n $rb && -n $pb ]]; then
+		awk -v r="$rb" -v p="$pb" 'BEGIN { printf "%.0f%% of %.2f GB in the kernel", (r + p > 0 ? 100 * r / (r + p) : 0), (r + p) / 1e9 }'
+		echo " [${line#*stats splice }]"
+	else
+		echo "no 'stats splice' line in ${LOGS_DIR##*/}/${1##*/}"
+	fi
 }
 
 # ---------------------------------------------------------------- numbers
@@ -315,7 +441,7 @@ start_origin_http() {
 # http.foreign to R; with PIDs, also proxy_us_req: their utime+stime (all
 # threads) per request. A run with any non-2xx answer is discarded.
 http_run() {
-	local row=$1 run=$2 host port out rps p99 m0 m1 reqs errs f0 a0 fpct
+	local row=$1 run=$2 host port out m0 m1 f0 a0 fpct
 	local -a pids=("${@:3}")
 	local pt0=0 pt1=0 p
 	out="$TMP/wrk-$row-$run.txt"
@@ -331,34 +457,93 @@ http_run() {
 	m1=$(machine_ticks)
 	for p in "${pids[@]}"; do pt1=$((pt1 + $(proc_ticks "$p"))); done 2>/dev/null
 	fpct=$(foreign_pct "$f0" "$a0")
-	rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
-	p99=$(awk '/Latency Distribution/ { d = 1 } d && $1 == "99%" { print $2; exit }' "$out")
-	reqs=$(awk '/requests in/ { print $1; exit }' "$out")
-	errs=$(awk '/Socket errors|Non-2xx/ { printf "%s ", $0 }' "$out")
-	[[ -n $rps ]] || rps=NA
-	[[ -n $p99 ]] && p99=$(to_ms "$p99") || p99=NA
-	if [[ $rps == NA ]]; then
-		log "http $row run $run failed: $(tail -n1 "$out")"
-	elif grep -q 'Non-2xx' "$out"; then
-		# Errors answered fast are not a measurement of the path.
-		log "http $row run $run discarded: $errs"
-		rps=NA p99=NA
-	elif [[ -n $errs ]]; then
-		log "http $row run $run: $errs"
-	fi
+	wrk_result "$out" "http $row run $run"
 	local us_req=NA proxy_us=NA proxy_field=
-	[[ -n $reqs && $reqs -gt 0 ]] && us_req=$(awk -v t=$((m1 - m0)) -v n="$reqs" -v hz="$HZ" \
-		'BEGIN { printf "%.2f\n", t / hz * 1e6 / n }')
-	add "$row" rps "$rps"
-	add "$row" p99 "$p99"
+	us_req=$(per_unit_us $((m1 - m0)) "${WRK_REQS:-NA}")
+	add "$row" rps "$WRK_RPS"
+	add "$row" p99 "$WRK_P99"
 	add "$row" cpu_us_req "$us_req"
 	add "$row" http.foreign "$fpct"
 	if [[ ${#pids[@]} -gt 0 ]]; then
-		[[ -n $reqs && $reqs -gt 0 && $rps != NA ]] && proxy_us=$(awk -v t=$((pt1 - pt0)) -v n="$reqs" -v hz="$HZ" \
-			'BEGIN { printf "%.2f\n", t / hz * 1e6 / n }')
+		[[ $WRK_RPS != NA ]] && proxy_us=$(per_unit_us $((pt1 - pt0)) "${WRK_REQS:-NA}")
 		add "$row" proxy_us_req "$proxy_us"
 		proxy_field=" proxy_us/req=$proxy_us"
 	fi
-	printf 'http %-15s run %d: %9s req/s p99=%sms requests=%s machine_us/req=%s%s foreign_cpu=%s%%%s %s\n' \
-		"$row" "$run" "$rps" "$p99" "${reqs:-NA}" "$us_req" "$proxy_field" "$fpct" "$(crowded "$fpct")" "$errs" | tee -a "$RAW" >&2
+	raw "$(printf 'http %-15s run %d: %9s req/s p99=%sms requests=%s machine_us/req=%s%s foreign_cpu=%s%%%s %s' \
+		"$row" "$run" "$WRK_RPS" "$WRK_P99" "${WRK_REQS:-NA}" "$us_req" "$proxy_field" "$fpct" "$(crowded "$fpct")" "$WRK_ERRS")"
+}
+
+# ---------------------------------------------------------------- report
+# load_report: how loaded the machine was while we measured: busy with
+# nothing of ours running before and after (IDLE0, IDLE1), and the runs
+# where other processes used more than CROWDED% (every R key ending in
+# "foreign" holds such samples).
+# shellcheck disable=SC2153 # IDLE1: the script's
+load_report() {
+	local k crowd
+	echo "machine busy with nothing of ours running: ${IDLE0}% before, ${IDLE1}% after"
+	if awk -v a="$IDLE0" -v b="$IDLE1" 'BEGIN { exit !(a > 10 || b > 10) }'; then
+		echo "WARNING: other load on the machine during this run: every row is skewed, machine CPU most"
+	fi
+	# shellcheck disable=SC2086 # R[] values are space-separated lists
+	crowd=$(for k in "${!R[@]}"; do [[ $k == *foreign ]] && printf '%s\n' ${R[$k]}; done |
+		awk -v c=$CROWDED '/^[0-9.]+$/ { n++; if ($1 > c) k++; if ($1 > m) m = $1 } END { printf "%d of %d runs, worst %.0f%%", k, n, m }')
+	echo "runs where other processes used >${CROWDED}% of the machine: $crowd (marked CROWDED below)"
+}
+
+# Each suite's section header in results.txt, in `make bench` order. A
+# suite that replaces its section cuts from its own header to the next
+# line starting with any other of these (or the end), so that running one
+# suite alone keeps the others' sections, before and after it.
+RESULT_HEADERS=(
+	"xdproxy benchmark"
+	"XDP load balancer benchmark"
+	"HTTP reverse proxy benchmark"
+	"Forward proxy benchmark"
+	"TLS termination benchmark"
+)
+
+# results_merge HEADER KEY SECTION JSON: put a suite's report into
+# $OUT/results.txt and results.json. SECTION (a file) starts with the
+# HEADER line; an earlier section with that header is removed and the new
+# one appended after the others, one blank line apart. JSON (a file) is
+# the suite's "KEY": {...} member, indented by two and ending with a line
+# "  }"; an earlier member of that key is removed likewise and the new one
+# becomes the object's last. Without a results.json the object is new.
+results_merge() {
+	local header=$1 key=$2 section=$3 jsec=$4 others h
+	local txt="$OUT/results.txt" json="$OUT/results.json" d="$TMP/report-merge"
+	mkdir -p "$d"
+	others=
+	for h in "${RESULT_HEADERS[@]}"; do
+		[[ $h == "$header" ]] || others+="${others:+|}$h"
+	done
+	[[ " ${RESULT_HEADERS[*]} " == *" $header "* ]] || die "results_merge: '$header' is not in RESULT_HEADERS"
+	if [[ -s $txt ]]; then
+		awk -v me="$header " -v others="^($others) " '
+			index($0, me) == 1 { skip = 1; next }
+			$0 ~ others { skip = 0 }
+			!skip { print }' "$txt" >"$d/old.txt"
+		# no blank line pile-up: strip trailing blank lines, then one separator
+		sed -e :a -e '/^\n*$/{$d;N;ba' -e '}' "$d/old.txt" >"$d/old.trim"
+		if [[ -s $d/old.trim ]]; then
+			{ cat "$d/old.trim"; echo; echo; cat "$section"; } >"$txt"
+		else
+			cp "$section" "$txt"
+		fi
+	else
+		cp "$section" "$txt"
+	fi
+	if [[ -s $json ]] && grep -q '^}' "$json"; then
+		awk -v start="  \"$key\": {" '
+			$0 == start { skip = 1; next }
+			skip && /^  }/ { skip = 0; next }
+			skip { next }
+			/^}/ { exit }
+			{ print }' "$json" | sed '$ s/,$//' >"$d/old.json"
+		{ sed '$ { /^{$/! s/$/,/ }' "$d/old.json"; cat "$jsec"; echo "}"; } >"$json"
+	else
+		{ echo "{"; cat "$jsec"; echo "}"; } >"$json"
+	fi
+	rm -rf "$d"
 }
