@@ -6,8 +6,8 @@
 #   make demo       namespace demo topology with live stats
 #   make bench      xdproxy vs HAProxy (and direct) in one run; the XDP LB vs
 #                   HAProxy and nftables; the HTTP proxy vs HAProxy and nginx;
-#                   the forward proxy vs Squid and tinyproxy
-#                   (BENCH_SUITES="tcp lb http fwd" picks)
+#                   the forward proxy vs Squid and tinyproxy; TLS termination
+#                   vs HAProxy and nginx (BENCH_SUITES="tcp lb http fwd tls" picks)
 #   make deps       install the Debian packages all of the above need
 
 BUILD     ?= build
@@ -167,12 +167,14 @@ demo: deps
 
 # BENCH_SUITES picks the suites: tcp (tools/bench.sh: TCP proxy vs HAProxy),
 # lb (tools/bench_lb.sh: XDP load balancer vs HAProxy and nftables), http
-# (tools/bench_http.sh: HTTP reverse proxy vs HAProxy and nginx) and fwd
-# (tools/bench_fwd.sh: forward proxy vs Squid and tinyproxy), the latter
-# three appended to the same results, in this order. Each runs even if
-# another failed; without tcp, the results of an earlier run are removed
-# first, not appended to.
-BENCH_SUITES ?= tcp lb http fwd
+# (tools/bench_http.sh: HTTP reverse proxy vs HAProxy and nginx), fwd
+# (tools/bench_fwd.sh: forward proxy vs Squid and tinyproxy) and tls
+# (tools/bench_tls.sh: TLS termination vs HAProxy and nginx, with
+# tests/tools/tlsload), the latter four appended to the same results, in
+# this order. Each runs even if another failed; without tcp, the results of
+# an earlier run are removed first, not appended to. Each script run alone
+# replaces its own section of the results and keeps the others'.
+BENCH_SUITES ?= tcp lb http fwd tls
 bench: deps
 	$(Q)$(MAKE) --no-print-directory build $(TOOL_BINS) $(BUILD)/tests/bpf/test_xdp_lb
 	$(Q)rc=0; \
@@ -188,6 +190,9 @@ bench: deps
 	esac; \
 	case " $(BENCH_SUITES) " in \
 	*" fwd "*) BUILD=$(BUILD) bash tools/bench_fwd.sh || rc=1 ;; \
+	esac; \
+	case " $(BENCH_SUITES) " in \
+	*" tls "*) BUILD=$(BUILD) bash tools/bench_tls.sh || rc=1 ;; \
 	esac; \
 	exit $$rc
 

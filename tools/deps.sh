@@ -16,10 +16,13 @@ PKGS=(
 	iproute2 iputils-ping ethtool procps python3 xdp-tools curl dnsmasq-base openssl tzdata
 	# HTTP/2: h2load and nghttp (nghttp2-client), rule-breaking frames (python3-h2)
 	nghttp2-client python3-h2
+	# TLS checks: testssl.sh scans the TLS listener (tests/integration/test_testssl.sh)
+	testssl.sh
 	# benchmarks (peers measured in the same run); proxychains4 (or socat)
 	# carries iperf3 through the forward proxies' CONNECT tunnels
-	# (tools/bench_fwd.sh)
-	haproxy nginx-light iperf3 wrk nftables squid tinyproxy proxychains4 socat
+	# (tools/bench_fwd.sh); h2load (nghttp2-client) loads HTTP/2 over TLS
+	# (tools/bench_tls.sh)
+	haproxy nginx-light iperf3 wrk nftables squid tinyproxy proxychains4 socat nghttp2-client
 )
 
 missing=()
