@@ -19,8 +19,9 @@
 # client's signature algorithms pick one, TLS 1.2 and 1.3, session tickets
 # and a session cache on (each proxy's own ticket keys and defaults
 # otherwise: cipher order, groups, tickets per handshake), keep-alive to
-# the origin, X-Forwarded-For/-Proto/-Host added, no access log; the h1
-# listeners offer http/1.1 alone in ALPN, the h2 ones h2 then http/1.1.
+# the origin (up to 1024 idle connections), X-Forwarded-For/-Proto/-Host
+# added, no access log; the h1 listeners offer http/1.1 alone in ALPN, the
+# h2 ones h2 then http/1.1.
 # All three run on the same OpenSSL library: handshakes measure how each
 # drives it.
 #
@@ -121,6 +122,12 @@ NOFILE=$(ulimit -Hn)
 # Connections a proxy takes at once: the client's and the upstream ones
 # are a few hundred at most; HAProxy wants two fds per connection.
 MAXCONN=4096
+# Idle connections to the origin each proxy keeps: h2load has up to
+# BENCH_TLS_H2_CONNS x 10 requests in flight, each on an HTTP/1.1 upstream
+# connection of its own; a smaller pool makes a proxy open and close
+# upstream connections for every request above it (HAProxy keeps all of
+# them by default).
+UP_KEEPALIVE=1024
 
 NSP="xdps$$"		# namespace prefix, unique per run
 net3_init
@@ -269,7 +276,7 @@ xdproxy_config() {
 	          key: $CERTS/rsa.key$h2
 	pools:
 	  - name: origin
-	    keepalive: 64
+	    keepalive: $UP_KEEPALIVE
 	    backends:
 	      - address: $ORG_IP:$HTTP_PORT
 	EOF
@@ -376,7 +383,7 @@ start_nginx() {
 	    ssl_session_tickets on;
 	    upstream origin {
 	        server $ORG_IP:$HTTP_PORT;
-	        keepalive 64;
+	        keepalive $UP_KEEPALIVE;
 	        keepalive_requests 10000000;
 	        keepalive_timeout 120s;
 	    }
