@@ -58,13 +58,7 @@ BENCH_NAME=bench
 
 BUILD=${BUILD:-build}
 XDPROXY=${XDPROXY:-$BUILD/xdproxy}
-if [[ -n ${BENCH_QUICK:-} && ${BENCH_QUICK} != 0 ]]; then
-	SECS=${BENCH_SECS:-3}
-	RUNS=${BENCH_RUNS:-1}
-else
-	SECS=${BENCH_SECS:-8}
-	RUNS=${BENCH_RUNS:-3}
-fi
+bench_durations 3 8
 SOCKBUF=${BENCH_SOCKBUF:-8M}
 BUDGET=${BENCH_SPLICE_BUDGET:-}
 XDP_STATS=${BENCH_XDP_STATS:-0}
@@ -74,24 +68,10 @@ NSP="xdpb$$"			# namespace prefix, unique per run
 net3_init
 
 [[ $(id -u) -eq 0 ]] || die "needs root (network namespaces)"
-[[ $SECS =~ ^[0-9]+$ && $SECS -ge 1 ]] || die "BENCH_SECS must be a positive integer"
-[[ $RUNS =~ ^[0-9]+$ && $RUNS -ge 1 ]] || die "BENCH_RUNS must be a positive integer"
 for c in ip iperf3 ss awk timeout; do
 	command -v "$c" >/dev/null || die "'$c' not found; run 'make deps'"
 done
-[[ -x $XDPROXY ]] || die "$XDPROXY not found; run 'make build'"
-XDPROXY=$(realpath "$XDPROXY")
-mkdir -p "$OUT" || die "cannot create $OUT"
-OUT=$(realpath "$OUT")
-TMP=$(mktemp -d /tmp/xdpb.XXXXXX) || die "mktemp failed"
-
-# ---------------------------------------------------------------- teardown
-# What cleanup (tools/bench_lib.sh) stops and removes on exit.
-PIDS=()
-NSES=()
-WD_PID=
-LOGS_DIR=$OUT/logs
-bench_traps
+bench_start xdpb logs
 
 # ---------------------------------------------------------------- proxies
 # Rows, in table order. Every proxy has a bulk listener (-> iperf3) and an

@@ -103,15 +103,7 @@ BENCH_NAME=bench-fwd
 
 BUILD=${BUILD:-build}
 XDPROXY=${XDPROXY:-$BUILD/xdproxy}
-QUICK=0
-[[ -n ${BENCH_QUICK:-} && ${BENCH_QUICK} != 0 ]] && QUICK=1
-if [[ $QUICK == 1 ]]; then
-	SECS=${BENCH_SECS:-3}
-	RUNS=${BENCH_RUNS:-1}
-else
-	SECS=${BENCH_SECS:-8}
-	RUNS=${BENCH_RUNS:-3}
-fi
+bench_durations 3 8
 SOCKBUF=${BENCH_SOCKBUF:-8M}
 OUT=$BUILD/bench
 GOAL_X=2		# xdproxy tunnel Gbit/s over Squid's, at least
@@ -135,8 +127,6 @@ declare -A SRC_IP=([xdproxy]=$PRX_OIP [squid]=198.18.3.12 [tinyproxy]=198.18.3.1
 TARGET_URL="http://$ORG_IP/100b"	# what the proxied GETs ask for
 
 [[ $(id -u) -eq 0 ]] || die "needs root (network namespaces)"
-[[ $SECS =~ ^[0-9]+$ && $SECS -ge 1 ]] || die "BENCH_SECS must be a positive integer"
-[[ $RUNS =~ ^[0-9]+$ && $RUNS -ge 1 ]] || die "BENCH_RUNS must be a positive integer"
 [[ $SOCKBUF =~ ^[0-9]+[KMG]?$ ]] || die "BENCH_SOCKBUF must be a size: bytes or a K/M/G suffix"
 for c in ip ss awk timeout pgrep iperf3 wrk nginx; do
 	command -v "$c" >/dev/null || die "'$c' not found; run 'make deps'"
@@ -150,19 +140,7 @@ proxychains) command -v proxychains4 >/dev/null || die "'proxychains4' not found
 socat) command -v socat >/dev/null || die "'socat' not found; run 'make deps'" ;;
 *) die "BENCH_FWD_TUNNEL must be proxychains or socat" ;;
 esac
-[[ -x $XDPROXY ]] || die "$XDPROXY not found; run 'make build'"
-XDPROXY=$(realpath "$XDPROXY")
-mkdir -p "$OUT" || die "cannot create $OUT"
-OUT=$(realpath "$OUT")
-TMP=$(mktemp -d /tmp/xdpf.XXXXXX) || die "mktemp failed"
-
-# ---------------------------------------------------------------- teardown
-# What cleanup (tools/bench_lib.sh) stops and removes on exit.
-PIDS=()
-NSES=()
-WD_PID=
-LOGS_DIR=$OUT/logs-fwd
-bench_traps
+bench_start xdpf logs-fwd
 
 # ---------------------------------------------------------------- rows
 ROWS=(direct xdproxy squid tinyproxy)

@@ -358,21 +358,8 @@ start_nginx() { # N
 	chmod 644 "$d/www/100b"
 	# Nothing under /etc or /var; daemon off so it dies with us. Listens on
 	# every address: the DSR VIP on lo too.
-	cat >"$d/nginx.conf" <<-EOF
-	daemon off;
-	worker_processes 1;
-	pid $d/nginx.pid;
-	lock_file $d/nginx.lock;
-	error_log $d/error.log warn;
-	events { worker_connections 8192; }
-	http {
-	    access_log off;
-	    default_type application/octet-stream;
-	    client_body_temp_path $d/tmp/body;
-	    proxy_temp_path $d/tmp/proxy;
-	    fastcgi_temp_path $d/tmp/fastcgi;
-	    uwsgi_temp_path $d/tmp/uwsgi;
-	    scgi_temp_path $d/tmp/scgi;
+	nginx_conf_head "$d" 1 8192 >"$d/nginx.conf"
+	cat >>"$d/nginx.conf" <<-EOF
 	    server {
 	        listen 80 backlog=4096;
 	        root $d/www;

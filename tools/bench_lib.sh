@@ -18,6 +18,38 @@ HZ=$(getconf CLK_TCK)
 die() { echo "$BENCH_NAME: $*" >&2; exit 1; }
 log() { echo "$BENCH_NAME: $*" >&2; }
 
+# ---------------------------------------------------------------- setup
+# bench_durations QUICK_SECS SECS: QUICK=1 when BENCH_QUICK asks for a smoke
+# test; SECS and RUNS from BENCH_SECS and BENCH_RUNS, else QUICK_SECS x 1
+# run in a smoke test and SECS x 3 runs otherwise; both checked.
+bench_durations() {
+	QUICK=0
+	[[ -n ${BENCH_QUICK:-} && ${BENCH_QUICK} != 0 ]] && QUICK=1
+	if [[ $QUICK == 1 ]]; then
+		SECS=${BENCH_SECS:-$1} RUNS=${BENCH_RUNS:-1}
+	else
+		SECS=${BENCH_SECS:-$2} RUNS=${BENCH_RUNS:-3}
+	fi
+	[[ $SECS =~ ^[0-9]+$ && $SECS -ge 1 ]] || die "BENCH_SECS must be a positive integer"
+	[[ $RUNS =~ ^[0-9]+$ && $RUNS -ge 1 ]] || die "BENCH_RUNS must be a positive integer"
+}
+
+# bench_start TMP_PREFIX LOGS: the run's places and teardown, once the
+# checks are done: XDPROXY (must exist) and OUT (created) made absolute,
+# TMP a fresh /tmp/TMP_PREFIX.* directory, the cleanup lists empty,
+# LOGS_DIR=$OUT/LOGS, and the traps that tear it all down set.
+# shellcheck disable=SC2034 # PIDS, NSES, LOGS_DIR: read by cleanup
+bench_start() {
+	[[ -x $XDPROXY ]] || die "$XDPROXY not found; run 'make build'"
+	XDPROXY=$(realpath "$XDPROXY")
+	mkdir -p "$OUT" || die "cannot create $OUT"
+	OUT=$(realpath "$OUT")
+	TMP=$(mktemp -d "/tmp/$1.XXXXXX") || die "mktemp failed"
+	PIDS=() NSES=() WD_PID=
+	LOGS_DIR=$OUT/$2
+	bench_traps
+}
+
 # ---------------------------------------------------------------- teardown
 # mine PID: still our own child? A pid that exited may since be reused by
 # someone else's process, which we must not signal.
@@ -391,6 +423,33 @@ net3_settings() {
 	done
 }
 
+# nginx_conf_head DIR WORKERS CONNECTIONS [NOFILE]: the start of an
+# nginx.conf, up to inside its http block, that writes nothing under /etc
+# or /var: with -p DIR/ and -e DIR/error.log, the pid and lock files, the
+# error log and every temp path are in DIR (temp paths under DIR/tmp,
+# which the caller creates); in the foreground (daemon off: it dies with
+# us), no access log. The caller adds to the http block and closes it.
+nginx_conf_head() {
+	local d=$1
+	cat <<-EOF
+	daemon off;
+	worker_processes $2;
+	${4:+worker_rlimit_nofile $4;}
+	pid $d/nginx.pid;
+	lock_file $d/nginx.lock;
+	error_log $d/error.log warn;
+	events { worker_connections $3; }
+	http {
+	    access_log off;
+	    default_type application/octet-stream;
+	    client_body_temp_path $d/tmp/body;
+	    proxy_temp_path $d/tmp/proxy;
+	    fastcgi_temp_path $d/tmp/fastcgi;
+	    uwsgi_temp_path $d/tmp/uwsgi;
+	    scgi_temp_path $d/tmp/scgi;
+	EOF
+}
+
 # start_origin_http [WORKER_CONNECTIONS [EXTRA]]: nginx in the origin ns
 # serving the 100-byte file /100b on ORG_IP:HTTP_PORT, keep-alive without a
 # request cap. EXTRA: nginx directives added to its server block (more
@@ -404,23 +463,8 @@ start_origin_http() {
 	chmod 711 "$TMP" "$d"
 	chmod 755 "$d/www"
 	chmod 644 "$d/www/100b"
-	# Nothing under /etc or /var: -p prefix, -e error log, every temp path
-	# and the pid file in the temp dir; daemon off so it dies with us.
-	cat >"$d/nginx.conf" <<-EOF
-	daemon off;
-	worker_processes 1;
-	pid $d/nginx.pid;
-	lock_file $d/nginx.lock;
-	error_log $d/error.log warn;
-	events { worker_connections $wc; }
-	http {
-	    access_log off;
-	    default_type application/octet-stream;
-	    client_body_temp_path $d/tmp/body;
-	    proxy_temp_path $d/tmp/proxy;
-	    fastcgi_temp_path $d/tmp/fastcgi;
-	    uwsgi_temp_path $d/tmp/uwsgi;
-	    scgi_temp_path $d/tmp/scgi;
+	nginx_conf_head "$d" 1 "$wc" >"$d/nginx.conf"
+	cat >>"$d/nginx.conf" <<-EOF
 	    keepalive_requests 10000000;
 	    keepalive_timeout 120s;
 	    server {

@@ -13,10 +13,10 @@
 # takes about 30 s on two idle cores; TESTSSL_TIMEOUT (150) bounds it.
 # testssl needs no network beyond the listener: the namespace has only lo.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/tls_lib.sh"
 t_require_root
 
 TESTSSL_TIMEOUT=${TESTSSL_TIMEOUT:-150}
-ORIGIN=$(dirname "$0")/http_origin.py
 PY=${PYTHON:-python3}
 for c in testssl openssl "$PY"; do
 	command -v "$c" >/dev/null || { skip "$c not installed (make deps)"; exit 77; }
@@ -77,42 +77,9 @@ check "filter: an empty scan is not a pass (rc $frc)" test "$frc" = 2
 
 ns_new ts >/dev/null || { fail "netns"; t_done; }
 # ECDSA and RSA, valid 90 days: no expiry finding from the test itself.
-cert() {
-	local alg=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1)
-	[[ $2 == rsa ]] && alg=(-newkey rsa:2048)
-	openssl req -x509 "${alg[@]}" -nodes -days 90 -subj "/CN=$1" -addext "subjectAltName=DNS:$1" \
-		-keyout "$T_TMP/$1-$2.key" -out "$T_TMP/$1-$2.pem" 2>/dev/null || fail "certificate $1 $2"
-}
-cert scan.test ec
-cert scan.test rsa
-
-bg ts "$PY" "$ORIGIN" serve 127.0.0.13 8083 "$T_TMP/origin.log"
-wait_port ts 127.0.0.13 8083 || fail "origin"
-cat >"$T_TMP/xdproxy.yaml" <<EOF
-global:
-  stats_interval: 0
-listeners:
-  - name: tls
-    bind: 127.0.0.1:8443
-    mode: http
-    pool: origin
-    tls:
-      certificates:
-        - cert: $T_TMP/scan.test-ec.pem
-          key: $T_TMP/scan.test-ec.key
-        - cert: $T_TMP/scan.test-rsa.pem
-          key: $T_TMP/scan.test-rsa.key
-pools:
-  - name: origin
-    backends:
-      - address: 127.0.0.13:8083
-EOF
-if ! start_proxy ts "$T_TMP/xdproxy.yaml"; then
-	fail "xdproxy starts with a tls listener"
-	cat "$T_TMP/proxy.log"
-	t_done
-fi
-pass "xdproxy starts with a tls listener"
+tls_cert scan-ec ec DNS:scan.test 90 scan.test
+tls_cert scan-rsa rsa DNS:scan.test 90 scan.test
+tls_proxy ts scan-ec scan-rsa || t_done
 
 start=$SECONDS
 nsx ts timeout -k 5 "$TESTSSL_TIMEOUT" testssl --quiet --color 0 --warnings off \
@@ -149,10 +116,7 @@ for id in heartbleed ROBOT secure_client_renego fallback_SCSV LUCKY13 TLS_sessio
 	check "testssl checked $id (${f:-no result})" test -n "$f"
 done
 
-kill "$PROXY_PID"
-wait "$PROXY_PID" 2>/dev/null
-rc=$?
-check "xdproxy exits cleanly (rc $rc)" test "$rc" = 0
+tls_stop
 if [[ $T_FAILS -gt 0 ]]; then
 	grep -vE '^\s*$' "$T_TMP/testssl.txt" | tail -n 40
 	tail -n 20 "$T_TMP/proxy.log"

@@ -13,14 +13,13 @@
 # the last certificate.
 #   RELOAD_SECS=8   length of the load
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/tls_lib.sh"
 t_require_root
 
 RELOAD_SECS=${RELOAD_SECS:-8}
 RELOADS=4
 TLSLOAD=${TLSLOAD:-$BUILD/tests/tools/tlsload}
-ORIGIN=$(dirname "$0")/http_origin.py
-PY=${PYTHON:-python3}
-for c in openssl "$PY"; do
+for c in openssl "${PYTHON:-python3}"; do
 	command -v "$c" >/dev/null || { skip "$c not installed"; exit 77; }
 done
 [[ -x $TLSLOAD ]] || { fail "$TLSLOAD not built (make test-build)"; t_done; }
@@ -31,9 +30,7 @@ ns_new tr >/dev/null || { fail "netns"; t_done; }
 # client trusts all of them (and only them), so a certificate that is
 # none of these, or a torn one, fails its connection.
 for ((g = 0; g <= RELOADS; g++)); do
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
-		-subj "/CN=a.test gen $g" -addext "subjectAltName=DNS:a.test" \
-		-keyout "$T_TMP/gen$g.key" -out "$T_TMP/gen$g.pem" 2>/dev/null || fail "certificate gen$g"
+	tls_cert "gen$g" ec DNS:a.test 2 "a.test gen $g"
 	cat "$T_TMP/gen$g.pem" >>"$T_TMP/ca.pem"
 done
 # fp FILE: the certificate's SHA-256 as tlsload prints it (16 hex digits)
@@ -46,32 +43,7 @@ install() {
 	cp "$T_TMP/gen$1.pem" "$T_TMP/live.pem.tmp" && mv "$T_TMP/live.pem.tmp" "$T_TMP/live.pem"
 }
 install 0
-
-bg tr "$PY" "$ORIGIN" serve 127.0.0.13 8083 "$T_TMP/origin.log"
-wait_port tr 127.0.0.13 8083 || fail "origin"
-cat >"$T_TMP/xdproxy.yaml" <<EOF
-global:
-  stats_interval: 0
-listeners:
-  - name: tls
-    bind: 127.0.0.1:8443
-    mode: http
-    pool: origin
-    tls:
-      certificates:
-        - cert: $T_TMP/live.pem
-          key: $T_TMP/live.key
-pools:
-  - name: origin
-    backends:
-      - address: 127.0.0.13:8083
-EOF
-if ! start_proxy tr "$T_TMP/xdproxy.yaml"; then
-	fail "xdproxy starts with a tls listener"
-	cat "$T_TMP/proxy.log"
-	t_done
-fi
-pass "xdproxy starts with a tls listener"
+tls_proxy tr live || t_done
 
 # Load A: new connections, certificate verified against the generations,
 # one GET each. Load B: TLS 1.3 resumption by ticket, no request.
@@ -147,9 +119,6 @@ new=$(echo | nsx tr timeout 5 openssl s_client -connect 127.0.0.1:8443 -serverna
 want=$(openssl x509 -in "$T_TMP/gen$RELOADS.pem" -noout -fingerprint -sha256)
 check "after the reloads a new connection gets the last certificate" test "$new" = "$want"
 
-kill "$PROXY_PID"
-wait "$PROXY_PID" 2>/dev/null
-rc=$?
-check "xdproxy exits cleanly (rc $rc)" test "$rc" = 0
+tls_stop
 [[ $T_FAILS -gt 0 ]] && { cat "$T_TMP/load-a.err" "$T_TMP/load-b.err"; tail -n 20 "$T_TMP/proxy.log"; }
 t_done

@@ -8,58 +8,20 @@
 # request.
 #   TLS_BIG=32M   size of the body fetched over TLS
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/tls_lib.sh"
 t_require_root
 
 TLS_BIG=${TLS_BIG:-32M}
-ORIGIN=$(dirname "$0")/http_origin.py
-PY=${PYTHON:-python3}
 for c in openssl curl; do
 	command -v "$c" >/dev/null || { skip "$c not installed"; exit 77; }
 done
 
 ns_new tt >/dev/null || { fail "netns"; t_done; }
 
-# cert NAME KEYTYPE SANS: a self-signed certificate in $T_TMP/NAME.{pem,key}
-cert() {
-	local alg=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1)
-	[[ $2 == rsa ]] && alg=(-newkey rsa:2048)
-	openssl req -x509 "${alg[@]}" -nodes -days 2 -subj "/CN=$1" -addext "subjectAltName=$3" \
-		-keyout "$T_TMP/$1.key" -out "$T_TMP/$1.pem" 2>/dev/null || fail "certificate $1"
-}
-cert a.test ec "DNS:a.test,DNS:*.a.test"
-cert def.test rsa "DNS:def.test"
+tls_cert a.test ec "DNS:a.test,DNS:*.a.test"
+tls_cert def.test rsa "DNS:def.test"
 cat "$T_TMP/a.test.pem" "$T_TMP/def.test.pem" >"$T_TMP/ca.pem"
-
-bg tt "$PY" "$ORIGIN" serve 127.0.0.13 8083 "$T_TMP/origin.log"
-wait_port tt 127.0.0.13 8083 || fail "origin"
-mkdir -p "$T_TMP/www"
-
-cat >"$T_TMP/xdproxy.yaml" <<EOF
-global:
-  stats_interval: 0
-listeners:
-  - name: tls
-    bind: 127.0.0.1:8443
-    mode: http
-    pool: origin
-    tls:
-      certificates:
-        - cert: $T_TMP/a.test.pem
-          key: $T_TMP/a.test.key
-        - cert: $T_TMP/def.test.pem
-          key: $T_TMP/def.test.key
-          default: true
-pools:
-  - name: origin
-    backends:
-      - address: 127.0.0.13:8083
-EOF
-if ! start_proxy tt "$T_TMP/xdproxy.yaml"; then
-	fail "xdproxy starts with a tls listener"
-	cat "$T_TMP/proxy.log"
-	t_done
-fi
-pass "xdproxy starts with a tls listener"
+tls_proxy tt a.test def.test:default || t_done
 
 cx() { nsx tt curl -sS --max-time 20 --cacert "$T_TMP/ca.pem" --resolve "$1:8443:127.0.0.1" "${@:2}"; }
 subject() {
@@ -99,7 +61,7 @@ nsx tt bash -c "fails=0; for i in \$(seq 1 60); do curl -s -o /dev/null --max-ti
 lp=$!
 sleep 0.3
 mv "$T_TMP/a.test.pem" "$T_TMP/a-old.pem"
-cert a.test ec "DNS:a.test,DNS:*.a.test,DNS:new.a.test"
+tls_cert a.test ec "DNS:a.test,DNS:*.a.test,DNS:new.a.test"
 kill -HUP "$PROXY_PID"
 wait "$lp"
 check "certificate reload under load: no failed request ($(cat "$T_TMP/load") failed)" test "$(cat "$T_TMP/load")" = 0
@@ -114,9 +76,6 @@ sleep 0.2
 hs=$(grep 'stats http accepted=' "$T_TMP/proxy.log" | tail -1 | tr ' ' '\n' | sed -n 's/^tls_handshakes=//p')
 check "handshakes counted ($hs)" test "${hs:-0}" -ge 10
 
-kill "$PROXY_PID"
-wait "$PROXY_PID" 2>/dev/null
-rc=$?
-check "xdproxy exits cleanly (rc $rc)" test "$rc" = 0
+tls_stop
 [[ $T_FAILS -gt 0 ]] && tail -n 20 "$T_TMP/proxy.log"
 t_done
