@@ -56,21 +56,16 @@ BENCH_NAME=bench
 # shellcheck source=tools/bench_lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/bench_lib.sh" || exit 1
 
-BUILD=${BUILD:-build}
-XDPROXY=${XDPROXY:-$BUILD/xdproxy}
 bench_durations 3 8
 SOCKBUF=${BENCH_SOCKBUF:-8M}
 BUDGET=${BENCH_SPLICE_BUDGET:-}
 XDP_STATS=${BENCH_XDP_STATS:-0}
-OUT=$BUILD/bench
 
 NSP="xdpb$$"			# namespace prefix, unique per run
 net3_init
 
 [[ $(id -u) -eq 0 ]] || die "needs root (network namespaces)"
-for c in ip iperf3 ss awk timeout; do
-	command -v "$c" >/dev/null || die "'$c' not found; run 'make deps'"
-done
+need ip iperf3 ss awk timeout
 bench_start xdpb logs
 
 # ---------------------------------------------------------------- proxies
@@ -253,15 +248,7 @@ bulk_run() {
 # ---------------------------------------------------------------- main
 NR=${#ROWS[@]}
 EST=$((NR * RUNS * (3 * SECS + 3) + 30))
-BENCH_TIMEOUT=${BENCH_TIMEOUT:-$((EST * 2 + 60 + ${BENCH_IDLE_WAIT:-30}))}
-watchdog "$BENCH_TIMEOUT"
-
-log "$NR paths x $RUNS run(s) x ${SECS}s (bulk, reverse, http): about $((EST / 60 + 1)) min; bound ${BENCH_TIMEOUT}s"
-wait_idle
-VERSION=$(xdproxy_version "$XDPROXY")
-net3_setup
-OUR_NS_INODES=$(stat -L -c %i "${NSES[@]/#//run/netns/}" | paste -sd' ' -)
-NETSET=$(net3_settings)
+bench_begin "$EST" "$NR paths x $RUNS run(s) x ${SECS}s (bulk, reverse, http)"
 
 want() { [[ " ${ROWS[*]} " == *" $1 "* ]]; }
 want xdp-verdict && start_xdproxy xdp-verdict kernel
@@ -270,7 +257,7 @@ if ! command -v haproxy >/dev/null; then
 	NOTE[haproxy]="haproxy not installed" NOTE[haproxy-splice]="haproxy not installed"
 else
 	want haproxy && start_haproxy haproxy 0
-	if ! haproxy -vv 2>/dev/null | grep -q '+LINUX_SPLICE'; then
+	if ! grep -q '+LINUX_SPLICE' <<<"$(haproxy -vv 2>/dev/null)"; then
 		NOTE[haproxy-splice]="haproxy built without LINUX_SPLICE"
 	elif want haproxy-splice; then
 		start_haproxy haproxy-splice 1

@@ -101,11 +101,8 @@ BENCH_NAME=bench-fwd
 # shellcheck source=tools/bench_lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/bench_lib.sh" || exit 1
 
-BUILD=${BUILD:-build}
-XDPROXY=${XDPROXY:-$BUILD/xdproxy}
 bench_durations 3 8
 SOCKBUF=${BENCH_SOCKBUF:-8M}
-OUT=$BUILD/bench
 GOAL_X=2		# xdproxy tunnel Gbit/s over Squid's, at least
 WRK_CONNS=50
 # File descriptors for every proxy and wrk: 65536, or the hard limit if
@@ -128,9 +125,7 @@ TARGET_URL="http://$ORG_IP/100b"	# what the proxied GETs ask for
 
 [[ $(id -u) -eq 0 ]] || die "needs root (network namespaces)"
 [[ $SOCKBUF =~ ^[0-9]+[KMG]?$ ]] || die "BENCH_SOCKBUF must be a size: bytes or a K/M/G suffix"
-for c in ip ss awk timeout pgrep iperf3 wrk nginx; do
-	command -v "$c" >/dev/null || die "'$c' not found; run 'make deps'"
-done
+need ip ss awk timeout pgrep iperf3 wrk nginx
 TUNNEL=${BENCH_FWD_TUNNEL:-}
 if [[ -z $TUNNEL ]]; then
 	command -v proxychains4 >/dev/null && TUNNEL=proxychains || TUNNEL=socat
@@ -442,15 +437,7 @@ get_run() {
 # ---------------------------------------------------------------- main
 NR=${#ROWS[@]}
 EST=$((NR * RUNS * (3 * SECS + 8) + 40))
-BENCH_TIMEOUT=${BENCH_TIMEOUT:-$((EST * 2 + 120 + ${BENCH_IDLE_WAIT:-30}))}
-watchdog "$BENCH_TIMEOUT"
-
-log "$NR paths x $RUNS run(s) x ${SECS}s (tunnel, reverse tunnel, GET), tunnel client $TUNNEL; about $((EST / 60 + 1)) min; bound ${BENCH_TIMEOUT}s"
-wait_idle
-VERSION=$(xdproxy_version "$XDPROXY")
-net3_setup
-OUR_NS_INODES=$(stat -L -c %i "${NSES[@]/#//run/netns/}" | paste -sd' ' -)
-NETSET=$(net3_settings)
+bench_begin "$EST" "$NR paths x $RUNS run(s) x ${SECS}s (tunnel, reverse tunnel, GET), tunnel client $TUNNEL"
 for row in squid tinyproxy; do
 	ip -n "$NS_PRX" addr add "${SRC_IP[$row]}/24" dev org0 || die "address ${SRC_IP[$row]} in $NS_PRX"
 done

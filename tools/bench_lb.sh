@@ -74,8 +74,6 @@ BENCH_NAME=bench-lb
 # shellcheck source=tools/bench_lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/bench_lib.sh" || exit 1
 
-BUILD=${BUILD:-build}
-XDPROXY=${XDPROXY:-$BUILD/xdproxy}
 XDPGEN=${XDPGEN:-$BUILD/tests/tools/xdpgen}
 LBTEST=${LBTEST:-$BUILD/tests/bpf/test_xdp_lb}
 QUICK=0
@@ -96,7 +94,6 @@ fi
 NB=${BENCH_LB_BACKENDS:-1}
 CONNS=${BENCH_LB_CONNS:-50}
 PARTS=${BENCH_LB_PARTS:-ns cps pps}
-OUT=$BUILD/bench
 GOAL_NS=1.5 GOAL_CPS=2.0 GOAL_PPS=1.5
 
 NSP="xdpl$$"
@@ -341,7 +338,7 @@ xdp_off() {
 	done
 	XDP_STATE=off
 	# Detached for the kernel rows, or their numbers would be the LB's.
-	if ip -n "$NS_LB" -d link show | grep -q 'prog/xdp'; then
+	if grep -q 'prog/xdp' <<<"$(ip -n "$NS_LB" -d link show)"; then
 		XDP_OK=0 XDP_NOTE="an XDP program stayed attached after 'xdproxy detach'"
 		log "$XDP_NOTE"
 		return 1

@@ -14,6 +14,11 @@
 # shellcheck shell=bash
 
 HZ=$(getconf CLK_TCK)
+# Where the build is, the binary measured and the results go (every suite
+# alike; the environment may say otherwise for the first two).
+BUILD=${BUILD:-build}
+XDPROXY=${XDPROXY:-$BUILD/xdproxy}
+OUT=$BUILD/bench
 
 die() { echo "$BENCH_NAME: $*" >&2; exit 1; }
 log() { echo "$BENCH_NAME: $*" >&2; }
@@ -48,6 +53,23 @@ bench_start() {
 	PIDS=() NSES=() WD_PID=
 	LOGS_DIR=$OUT/$2
 	bench_traps
+}
+
+# bench_begin ESTIMATE WHAT: the measuring starts: a watchdog at
+# BENCH_TIMEOUT (default twice the ESTIMATE in seconds + 120 + the idle
+# wait), a log line saying WHAT and how long, a wait for other load to
+# calm down, then VERSION (what is measured) and the three-namespace
+# topology (net3_setup) with OUR_NS_INODES and NETSET (its settings).
+# shellcheck disable=SC2034 # VERSION, NETSET: for the script's report
+bench_begin() {
+	BENCH_TIMEOUT=${BENCH_TIMEOUT:-$(($1 * 2 + 120 + ${BENCH_IDLE_WAIT:-30}))}
+	watchdog "$BENCH_TIMEOUT"
+	log "$2; about $(($1 / 60 + 1)) min; bound ${BENCH_TIMEOUT}s"
+	wait_idle
+	VERSION=$(xdproxy_version "$XDPROXY")
+	net3_setup
+	OUR_NS_INODES=$(stat -L -c %i "${NSES[@]/#//run/netns/}" | paste -sd' ' -)
+	NETSET=$(net3_settings)
 }
 
 # ---------------------------------------------------------------- teardown
@@ -117,6 +139,40 @@ stop() {
 	return 0
 }
 
+# haproxy_http_defaults MAXCONN: a "defaults" section for HTTP mode as
+# every suite runs HAProxy: keep-alive on both sides and any idle server
+# connection reused by any client (http-reuse always), its best case for
+# many small requests to one origin.
+haproxy_http_defaults() {
+	cat <<-EOF
+	defaults
+	    mode http
+	    maxconn $1
+	    timeout connect 2s
+	    timeout client 60s
+	    timeout server 60s
+	    timeout http-request 10s
+	    timeout http-keep-alive 60s
+	    option http-keep-alive
+	    http-reuse always
+	EOF
+}
+
+# haproxy_start ROW CFG: check CFG, then run HAProxy on it in NS_PRX as the
+# row's proxy (started), foreground (-db: no daemon, no master; nothing
+# written outside $TMP), its output in $TMP/ROW.log. 1 with a note if not.
+# shellcheck disable=SC2004 # NOTE: associative, the script's
+haproxy_start() {
+	local row=$1 cfg=$2
+	if ! haproxy -c -q -f "$cfg" >"$TMP/$row.log" 2>&1; then
+		NOTE[$row]="haproxy rejected its config (see ${LOGS_DIR##*/}/$row.log)"
+		log "${NOTE[$row]}"
+		return 1
+	fi
+	bg "$NS_PRX" "$TMP/$row.log" "${NOFILE_EXEC[@]}" haproxy -db -f "$cfg"
+	started "$row" "$LASTPID" haproxy
+}
+
 # wait_listen NS ADDR PORT [TIMEOUT_S]
 wait_listen() {
 	local ns=$1 addr=$2 port=$3 t=${4:-10} i
@@ -125,6 +181,23 @@ wait_listen() {
 		sleep 0.05
 	done
 	return 1
+}
+
+# need CMD...: each must be installed, else the run stops and says so.
+need() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null || die "'$c' not found; run 'make deps'"
+	done
+}
+
+# bulk_size SIZE: 0, or SIZE (K/M/G suffix, 1024-based, at least 1M) in
+# bytes; fails for anything else.
+bulk_size() {
+	local b
+	[[ $1 == 0 ]] && { echo 0; return 0; }
+	b=$(numfmt --from=iec "$1" 2>/dev/null)
+	[[ $b =~ ^[0-9]+$ && $b -ge 1048576 ]] && echo "$b"
 }
 
 # nofile_exec N: sets NOFILE_EXEC, a command prefix that raises the fd limit
@@ -450,6 +523,22 @@ nginx_conf_head() {
 	EOF
 }
 
+# nginx_proxy_pass: the lines of an nginx location that proxies as every
+# suite's nginx does: to the upstream "origin" over kept-alive HTTP/1.1,
+# the client's Host passed on, X-Forwarded-For/-Proto/-Host added as
+# xdproxy's default (forwarded: xff) adds them.
+nginx_proxy_pass() {
+	cat <<-'EOF'
+	            proxy_pass http://origin;
+	            proxy_http_version 1.1;
+	            proxy_set_header Connection "";
+	            proxy_set_header Host $http_host;
+	            proxy_set_header X-Forwarded-For $remote_addr;
+	            proxy_set_header X-Forwarded-Proto $scheme;
+	            proxy_set_header X-Forwarded-Host $http_host;
+	EOF
+}
+
 # start_origin_http [WORKER_CONNECTIONS [EXTRA]]: nginx in the origin ns
 # serving the 100-byte file /100b on ORG_IP:HTTP_PORT, keep-alive without a
 # request cap. EXTRA: nginx directives added to its server block (more
@@ -533,6 +622,17 @@ load_report() {
 	crowd=$(for k in "${!R[@]}"; do [[ $k == *foreign ]] && printf '%s\n' ${R[$k]}; done |
 		awk -v c=$CROWDED '/^[0-9.]+$/ { n++; if ($1 > c) k++; if ($1 > m) m = $1 } END { printf "%d of %d runs, worst %.0f%%", k, n, m }')
 	echo "runs where other processes used >${CROWDED}% of the machine: $crowd (marked CROWDED below)"
+}
+
+# report_tail: the end of a section: the interfaces' settings (NETSET) and
+# every run as it was recorded ($RAW).
+report_tail() {
+	echo
+	echo "interfaces (veth defaults, identical for all rows):"
+	echo "$NETSET"
+	echo
+	echo "raw runs:"
+	cat "$RAW"
 }
 
 # Each suite's section header in results.txt, in `make bench` order. A
