@@ -22,7 +22,7 @@ PKGS=(
 	# carries iperf3 through the forward proxies' CONNECT tunnels
 	# (tools/bench_fwd.sh); h2load (nghttp2-client) loads HTTP/2 over TLS
 	# (tools/bench_tls.sh)
-	haproxy nginx-light iperf3 wrk nftables squid tinyproxy proxychains4 socat nghttp2-client
+	haproxy nginx-light iperf3 wrk nftables squid tinyproxy proxychains4 socat
 )
 
 missing=()
