@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # TLS termination on an http listener: certificates chosen by SNI (exact,
 # wildcard, default; ECDSA and RSA), ALPN http/1.1, TLS 1.1 refused,
-# resumption by ticket for the same name and never across names, plain
+# resumption by ticket and by session ID for the same name and never across names, plain
 # HTTP/1.1 semantics behind it (X-Forwarded-Proto: https, keep-alive, a
 # large body), and a certificate reload (SIGHUP) under load with no failed
 # request.
@@ -51,6 +51,16 @@ out=$(nsx tt timeout 5 openssl s_client -connect 127.0.0.1:8443 -servername a.te
 check "resumption for the same name" grep -q '^Reused' <<<"$out"
 out=$(nsx tt timeout 5 openssl s_client -connect 127.0.0.1:8443 -servername def.test -sess_in "$T_TMP/sess" </dev/null 2>/dev/null)
 check "no resumption across names (a.test's session offered for def.test)" grep -q '^New' <<<"$out"
+# Resumption by session ID (TLS 1.2 without tickets: the server-side cache), same rules.
+nsx tt timeout 5 openssl s_client -connect 127.0.0.1:8443 -servername a.test -tls1_2 -no_ticket \
+	-sess_out "$T_TMP/sess12" </dev/null >/dev/null 2>&1
+out=$(nsx tt timeout 5 openssl s_client -connect 127.0.0.1:8443 -servername a.test -tls1_2 -no_ticket \
+	-sess_in "$T_TMP/sess12" </dev/null 2>/dev/null)
+check "TLS 1.2 resumption by session ID for the same name" grep -q '^Reused' <<<"$out"
+check "... the session had an ID and no ticket" grep -q 'Session-ID: [0-9A-F]\{64\}' <<<"$out"
+out=$(nsx tt timeout 5 openssl s_client -connect 127.0.0.1:8443 -servername def.test -tls1_2 -no_ticket \
+	-sess_in "$T_TMP/sess12" </dev/null 2>/dev/null)
+check "... and not across names" grep -q '^New' <<<"$out"
 
 want=$(head -c "$TLS_BIG" /dev/zero | tr '\0' 'z' | tee "$T_TMP/body" | sha256sum | cut -d' ' -f1)
 got=$(cx a.test -X POST --data-binary @"$T_TMP/body" https://a.test:8443/sha256)
