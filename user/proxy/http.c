@@ -1003,7 +1003,12 @@ static int body_pump(struct h1_body *b, struct hp_buf *in, uint32_t *pos, struct
 		uint32_t avail = in->len - *pos, room;
 		size_t feed;
 
-		if (hp_buf_room(out) < HP_CHUNK_HDR_MAX + 1 + 5)
+		/*
+		 * Out of room: move what is left to the front only once most of it
+		 * went, else every small write of a full 256 KiB buffer would move
+		 * the rest (memmove was a third of a TLS bulk transfer's time).
+		 */
+		if (hp_buf_room(out) < HP_CHUNK_HDR_MAX + 1 + 5 && hp_buf_data(out) <= out->cap / 2)
 			hp_buf_compact(out);
 		room = hp_buf_room(out);
 		if (room < HP_CHUNK_HDR_MAX + 1 + 5)
@@ -1031,6 +1036,43 @@ static int body_pump(struct h1_body *b, struct hp_buf *in, uint32_t *pos, struct
 			break;
 	}
 	return moved;
+}
+
+/*
+ * Response bodies that need no re-framing: when out is empty and every byte
+ * waiting in in[*pos, in->len) is body data, the two buffers change hands
+ * instead of the bytes being copied (bulk bodies, above all over TLS, spent
+ * a third of the proxy's time in that copy). Same results as body_pump,
+ * which does the rest: 1 moved, 0 not taken, -EBADMSG.
+ */
+static int body_handover(struct h1_body *b, struct hp_buf *in, uint32_t *pos, struct hp_buf *out,
+			 bool *done, uint64_t *count)
+{
+	uint32_t avail = in->len - *pos;
+	struct h1_body_out o;
+	struct hp_buf tmp;
+
+	if (*done || hp_buf_data(out) || !out->p || out->cap != in->cap || avail < HP_BUF_SIZE ||
+	    (b->mode != H1_BODY_CLOSE && (b->mode != H1_BODY_LENGTH || b->remaining < avail)))
+		return 0;
+	if (h1_body_feed(b, in->p + *pos, avail, &o))
+		return -EBADMSG;
+	if (o.data_off || o.data_len != avail || o.consumed != avail) {
+		/* not what the mode promised: copy what the decoder gave, as body_pump does */
+		body_put(out, false, in->p + *pos + o.data_off, o.data_len);
+		*pos += (uint32_t)o.consumed;
+	} else {
+		tmp = *out;
+		*out = *in;
+		out->off = *pos;
+		*in = tmp;
+		in->off = in->len = 0;
+		*pos = 0;
+	}
+	*count += o.data_len;
+	if (h1_body_done(b))
+		*done = true;
+	return 1;
 }
 
 /* ------------------------------------------------------------------ response */
@@ -1834,8 +1876,12 @@ static bool conn_step(struct hp_conn *c)
 				if (h1_body_eof(&t->rsb) == 0)
 					t->rs_done = true;
 			}
-			rc = body_pump(&t->rsb, &u->in, &t->resp_at, &c->out, t->rs_chunked,
-				       &t->rs_done, &n);
+			rc = t->rs_chunked ? 0
+					   : body_handover(&t->rsb, &u->in, &t->resp_at, &c->out,
+							   &t->rs_done, &n);
+			if (rc == 0)
+				rc = body_pump(&t->rsb, &u->in, &t->resp_at, &c->out, t->rs_chunked,
+					       &t->rs_done, &n);
 			t->bytes_sent += n;
 			if (rc < 0) {
 				t->up_reusable = false;
@@ -1860,7 +1906,8 @@ static bool conn_step(struct hp_conn *c)
 			/* consumed response bytes can go */
 			if (t->resp_at == u->in.len)
 				u->in.off = u->in.len = t->resp_at = 0;
-			else if (!hp_buf_room(&u->in)) {
+			else if (!hp_buf_room(&u->in) && u->in.len - t->resp_at <= u->in.cap / 2) {
+				/* as in body_pump: compact once at least half is consumed */
 				u->in.off = t->resp_at;
 				hp_buf_compact(&u->in);
 				t->resp_at = 0;
