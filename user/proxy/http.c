@@ -989,19 +989,57 @@ static void body_put(struct hp_buf *out, bool chunked, const char *d, size_t n)
 }
 
 /*
+ * A body that needs no re-framing may take in's buffer whole instead of
+ * being copied: out is empty, the buffers are alike and every byte waiting
+ * in in is body data (bulk bodies, above all over TLS).
+ */
+static bool body_swappable(const struct h1_body *b, const struct hp_buf *in, uint32_t avail,
+			   const struct hp_buf *out)
+{
+	return !hp_buf_data(out) && out->p && out->cap == in->cap && avail >= HP_BUF_SIZE &&
+	       (b->mode == H1_BODY_CLOSE || (b->mode == H1_BODY_LENGTH && b->remaining >= avail));
+}
+
+/*
  * Moves decoded body bytes from in[*pos, in->len) to out, re-framed, while
- * out has room. Returns 1 when something moved, 0 when not, -EBADMSG for a
- * refused body (b->err says why).
+ * out has room; with swap (and not chunked), by exchanging the buffers when
+ * body_swappable. Returns 1 when something moved, 0 when not, -EBADMSG for
+ * a refused body (b->err says why).
  */
 static int body_pump(struct h1_body *b, struct hp_buf *in, uint32_t *pos, struct hp_buf *out,
-		     bool chunked, bool *done, uint64_t *count)
+		     bool chunked, bool swap, bool *done, uint64_t *count)
 {
 	bool moved = false;
 
 	while (!*done) {
 		struct h1_body_out o;
 		uint32_t avail = in->len - *pos, room;
+		bool whole = swap && !chunked && body_swappable(b, in, avail, out);
 		size_t feed;
+
+		if (whole) {
+			if (h1_body_feed(b, in->p + *pos, avail, &o))
+				return -EBADMSG;
+			if (!o.data_off && o.data_len == avail) {
+				struct hp_buf tmp = *out;
+
+				*out = *in;
+				out->off = *pos;
+				*in = tmp;
+				in->off = in->len = 0;
+				*pos = 0;
+			} else { /* not what the mode promised: copy, as below */
+				body_put(out, false, in->p + *pos + o.data_off, o.data_len);
+				*pos += (uint32_t)o.consumed;
+			}
+			*count += o.data_len;
+			moved = true;
+			if (h1_body_done(b))
+				*done = true;
+			if (!o.consumed)
+				break;
+			continue;
+		}
 
 		/*
 		 * Out of room: move what is left to the front only once most of it
@@ -1036,43 +1074,6 @@ static int body_pump(struct h1_body *b, struct hp_buf *in, uint32_t *pos, struct
 			break;
 	}
 	return moved;
-}
-
-/*
- * Response bodies that need no re-framing: when out is empty and every byte
- * waiting in in[*pos, in->len) is body data, the two buffers change hands
- * instead of the bytes being copied (bulk bodies, above all over TLS, spent
- * a third of the proxy's time in that copy). Same results as body_pump,
- * which does the rest: 1 moved, 0 not taken, -EBADMSG.
- */
-static int body_handover(struct h1_body *b, struct hp_buf *in, uint32_t *pos, struct hp_buf *out,
-			 bool *done, uint64_t *count)
-{
-	uint32_t avail = in->len - *pos;
-	struct h1_body_out o;
-	struct hp_buf tmp;
-
-	if (*done || hp_buf_data(out) || !out->p || out->cap != in->cap || avail < HP_BUF_SIZE ||
-	    (b->mode != H1_BODY_CLOSE && (b->mode != H1_BODY_LENGTH || b->remaining < avail)))
-		return 0;
-	if (h1_body_feed(b, in->p + *pos, avail, &o))
-		return -EBADMSG;
-	if (o.data_off || o.data_len != avail || o.consumed != avail) {
-		/* not what the mode promised: copy what the decoder gave, as body_pump does */
-		body_put(out, false, in->p + *pos + o.data_off, o.data_len);
-		*pos += (uint32_t)o.consumed;
-	} else {
-		tmp = *out;
-		*out = *in;
-		out->off = *pos;
-		*in = tmp;
-		in->off = in->len = 0;
-		*pos = 0;
-	}
-	*count += o.data_len;
-	if (h1_body_done(b))
-		*done = true;
-	return 1;
 }
 
 /* ------------------------------------------------------------------ response */
@@ -1776,7 +1777,7 @@ static bool conn_step(struct hp_conn *c)
 		if (!t->rq_done) {
 			uint64_t before = t->bytes_rcvd;
 
-			rc = body_pump(&t->rqb, &c->in, &t->rq_pos, &u->out, t->rq_chunked,
+			rc = body_pump(&t->rqb, &c->in, &t->rq_pos, &u->out, t->rq_chunked, false,
 				       &t->rq_done, &t->bytes_rcvd);
 			if (c->h2s && t->bytes_rcvd != before)
 				hp_h2s_consumed(c, t->bytes_rcvd - before);
@@ -1876,12 +1877,8 @@ static bool conn_step(struct hp_conn *c)
 				if (h1_body_eof(&t->rsb) == 0)
 					t->rs_done = true;
 			}
-			rc = t->rs_chunked ? 0
-					   : body_handover(&t->rsb, &u->in, &t->resp_at, &c->out,
-							   &t->rs_done, &n);
-			if (rc == 0)
-				rc = body_pump(&t->rsb, &u->in, &t->resp_at, &c->out, t->rs_chunked,
-					       &t->rs_done, &n);
+			rc = body_pump(&t->rsb, &u->in, &t->resp_at, &c->out, t->rs_chunked, true,
+				       &t->rs_done, &n);
 			t->bytes_sent += n;
 			if (rc < 0) {
 				t->up_reusable = false;
@@ -2096,8 +2093,8 @@ void hp_conn_progress(struct hp_conn *c)
 	 * and come back at once. Readiness hints are already spent, so no
 	 * epoll event would bring us back to the bytes left in the buffers.
 	 */
-	if (i == 64 && !c->dead && !c->kick)
-		c->kick = ev_timer_add(c->w->loop, 0, conn_kick_cb, c);
+	if (i == 64 && !c->dead)
+		hp_conn_defer(c);
 	c->in_progress = false;
 	if (c->dead) {
 		hp_conn_close(c);
