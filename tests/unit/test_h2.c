@@ -1546,6 +1546,29 @@ static void test_respond_info(void **state)
 	}
 }
 
+/* The engine's pointer rides with its stream until the stream is gone. */
+static void test_stream_ctx(void **state)
+{
+	struct t *t = rig();
+	int marker = 0;
+	int32_t id;
+
+	(void)state;
+	assert_int_equal(h2_stream_set_ctx(t->s, 1, &marker), -ENOENT); /* not opened yet */
+	id = req(t, ":method", "GET", ":scheme", "https", ":authority", "a", ":path", "/", NULL);
+	pump(t);
+	assert_null(h2_stream_ctx(t->s, id));
+	assert_int_equal(h2_stream_set_ctx(t->s, id, &marker), 0);
+	assert_ptr_equal(h2_stream_ctx(t->s, id), &marker);
+	assert_null(h2_stream_ctx(t->s, id + 2));
+	respond(t, id, "HTTP/1.1 204 No Content\r\n\r\n");
+	pump(t);
+	assert_null(h2_stream_ctx(t->s, id)); /* closed: gone with it */
+	assert_int_equal(h2_stream_set_ctx(t->s, id, &marker), -ENOENT);
+	assert_null(h2_stream_ctx(NULL, id));
+	rig_free(t);
+}
+
 static void test_respond_errors(void **state)
 {
 	struct t *t = rig();
@@ -2585,6 +2608,7 @@ int main(void)
 	    cmocka_unit_test(test_response_no_body),
 	    cmocka_unit_test(test_interim_responses),
 	    cmocka_unit_test(test_respond_info),
+	    cmocka_unit_test(test_stream_ctx),
 	    cmocka_unit_test(test_respond_errors),
 	    cmocka_unit_test(test_response_flow_control),
 	    cmocka_unit_test(test_writable_only_when_blocked),

@@ -109,6 +109,7 @@ struct h2_stream {
 	int32_t id;
 	struct h2_stream *prev, *next; /* every stream of the session */
 	struct h2_stream *wnext;       /* on the writable list */
+	void *ctx;		       /* the engine's, h2_stream_set_ctx */
 	bool wqueued;
 	/* request */
 	bool delivered; /* the engine owns it: on_request was called */
@@ -206,6 +207,23 @@ static struct h2_stream *h2_stream_get(struct h2_session *s, int32_t id)
 	if (id <= 0 || s->freeing)
 		return NULL;
 	return nghttp2_session_get_stream_user_data(s->ng, id);
+}
+
+int h2_stream_set_ctx(struct h2_session *s, int32_t stream_id, void *ctx)
+{
+	struct h2_stream *st = s ? h2_stream_get(s, stream_id) : NULL;
+
+	if (!st || !st->delivered)
+		return -ENOENT;
+	st->ctx = ctx;
+	return 0;
+}
+
+void *h2_stream_ctx(struct h2_session *s, int32_t stream_id)
+{
+	struct h2_stream *st = s ? h2_stream_get(s, stream_id) : NULL;
+
+	return st ? st->ctx : NULL;
 }
 
 /* A stream the engine owns and may still act on. */

@@ -374,6 +374,15 @@ int h2_reset(struct h2_session *s, int32_t stream_id, uint32_t error_code);
  */
 int h2_goaway(struct h2_session *s, uint32_t error_code);
 
+/*
+ * The engine's own pointer for a stream it got by on_request, so callbacks
+ * find their object without a search. set: 0, -ENOENT (no such stream, or
+ * not the engine's). get: the pointer, NULL when none was set or the
+ * stream is gone; valid in on_stream_close (not while the session is freed).
+ */
+int h2_stream_set_ctx(struct h2_session *s, int32_t stream_id, void *ctx);
+void *h2_stream_ctx(struct h2_session *s, int32_t stream_id);
+
 /* Copies the session's counters into out. */
 void h2_get_stats(const struct h2_session *s, struct h2_stats *out);
 

@@ -83,14 +83,10 @@ struct hp_h2 {
 
 /* ------------------------------------------------------------------ streams */
 
+/* The stream conn of a stream: the layer keeps it for us (NULL once it closed). */
 static struct hp_conn *h2_stream(struct hp_conn *p, int32_t sid)
 {
-	struct hp_conn *sc;
-
-	for (sc = p->h2->streams; sc; sc = sc->h2s->next)
-		if (sc->h2s->sid == sid)
-			return sc;
-	return NULL;
+	return h2_stream_ctx(p->h2->s, sid);
 }
 
 static void h2_mark(struct hp_conn *p, struct hp_conn *sc)
@@ -166,6 +162,7 @@ static void cb_request(void *arg, int32_t sid, const char *head, size_t len)
 	h->streams = sc;
 	h->nr_streams++;
 	w->tot.h2_streams++;
+	h2_stream_set_ctx(h->s, sid, sc);
 	h2_mark(p, sc);
 }
 
@@ -376,6 +373,7 @@ void hp_h2s_close(struct hp_conn *c)
 		else if (hs->rs != RS_DONE || hp_buf_data(&c->out))
 			h2_reset(s, hs->sid, H2_INTERNAL_ERROR); /* cut short */
 	}
+	h2_stream_set_ctx(p->h2->s, hs->sid, NULL); /* its later callbacks find nothing */
 	h2_unlink(p, c);
 	hp_h2_kick(p);
 }
@@ -563,6 +561,7 @@ void hp_h2_free(struct hp_conn *c)
 	while (h->streams) {
 		struct hp_conn *sc = h->streams;
 
+		h2_stream_set_ctx(h->s, sc->h2s->sid, NULL);
 		h2_unlink(c, sc);
 		if (sc->t && !sc->t->verdict)
 			sc->t->verdict = "client-gone";
